@@ -1,0 +1,188 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema step. Its SQL is written once, with
+// {{placeholders}} for the types that differ between PostgreSQL and SQLite.
+type migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// migrations is the schema history. Append only: never edit a released step.
+var migrations = []migration{
+	{1, "accounts", `
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	email         TEXT NOT NULL,
+	password_hash TEXT,
+	google_sub    TEXT,
+	display_name  TEXT NOT NULL DEFAULT '',
+	avatar_url    TEXT NOT NULL DEFAULT '',
+	timezone      TEXT NOT NULL DEFAULT 'UTC',
+	role          TEXT NOT NULL DEFAULT 'user',
+	created_at    {{ts}} NOT NULL,
+	updated_at    {{ts}} NOT NULL,
+	closed_at     {{ts}}
+);
+CREATE UNIQUE INDEX users_email_key ON users (email);
+CREATE UNIQUE INDEX users_google_sub_key ON users (google_sub);
+
+CREATE TABLE sessions (
+	id           TEXT PRIMARY KEY,
+	user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	created_at   {{ts}} NOT NULL,
+	last_seen_at {{ts}} NOT NULL,
+	expires_at   {{ts}} NOT NULL,
+	revoked_at   {{ts}}
+);
+CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
+
+CREATE TABLE access_tokens (
+	id           TEXT PRIMARY KEY,
+	user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	token_hash   TEXT NOT NULL,
+	created_at   {{ts}} NOT NULL,
+	last_used_at {{ts}},
+	expires_at   {{ts}},
+	revoked_at   {{ts}}
+);
+CREATE UNIQUE INDEX access_tokens_token_hash_key ON access_tokens (token_hash);
+CREATE INDEX access_tokens_user_id_idx ON access_tokens (user_id);
+
+CREATE TABLE channels (
+	id              TEXT PRIMARY KEY,
+	user_id         TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	platform        TEXT NOT NULL,
+	external_id     TEXT NOT NULL,
+	display_name    TEXT NOT NULL DEFAULT '',
+	avatar_url      TEXT NOT NULL DEFAULT '',
+	status          TEXT NOT NULL,
+	created_at      {{ts}} NOT NULL,
+	updated_at      {{ts}} NOT NULL,
+	disconnected_at {{ts}}
+);
+CREATE UNIQUE INDEX channels_owner_key ON channels (user_id, platform, external_id);
+`},
+}
+
+// LatestVersion is the newest schema version this binary knows.
+func LatestVersion() int { return migrations[len(migrations)-1].Version }
+
+func (s *Store) render(sqlText string) string {
+	types := map[Dialect]map[string]string{
+		Postgres: {"{{ts}}": "TIMESTAMPTZ", "{{bytes}}": "BYTEA", "{{json}}": "JSONB", "{{bigint}}": "BIGINT"},
+		SQLite:   {"{{ts}}": "DATETIME", "{{bytes}}": "BLOB", "{{json}}": "TEXT", "{{bigint}}": "INTEGER"},
+	}
+	for k, v := range types[s.dialect] {
+		sqlText = strings.ReplaceAll(sqlText, k, v)
+	}
+	return sqlText
+}
+
+type schemaMigration struct {
+	Version   int `gorm:"primaryKey"`
+	Name      string
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// SchemaVersion returns the newest applied migration, 0 for an empty database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if !s.db.WithContext(ctx).Migrator().HasTable("schema_migrations") {
+		return 0, nil
+	}
+	var v *int
+	if err := s.db.WithContext(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// CheckSchema refuses a database whose schema is newer than this binary
+// knows (ErrSchemaNewer) or that has pending migrations (ErrSchemaOutdated).
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	switch latest := LatestVersion(); {
+	case v > latest:
+		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d; upgrade loomcast", ErrSchemaNewer, v, latest)
+	case v < latest:
+		return fmt.Errorf("%w: database is at version %d, this binary needs %d; run `loomcast migrate`", ErrSchemaOutdated, v, latest)
+	}
+	return nil
+}
+
+// Migrate applies every pending migration, each in its own transaction. On
+// PostgreSQL an advisory lock keeps two migrating processes from racing.
+// It refuses to touch a schema newer than it knows.
+func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + s.render("{{ts}}") + ` NOT NULL)`).Error; err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if s.dialect == Postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(727274)").Error; err != nil {
+				return fmt.Errorf("take migration lock: %w", err)
+			}
+		}
+		var current *int
+		if err := tx.Model(&schemaMigration{}).Select("MAX(version)").Scan(&current).Error; err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		cur := 0
+		if current != nil {
+			cur = *current
+		}
+		if cur > LatestVersion() {
+			return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", ErrSchemaNewer, cur, LatestVersion())
+		}
+		for _, m := range migrations {
+			if m.Version <= cur {
+				continue
+			}
+			for _, stmt := range splitStatements(s.render(m.SQL)) {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+				}
+			}
+			if err := tx.Create(&schemaMigration{Version: m.Version, Name: m.Name, AppliedAt: s.now()}).Error; err != nil {
+				return fmt.Errorf("record migration %d: %w", m.Version, err)
+			}
+			applied = append(applied, m.Version)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+func splitStatements(sqlText string) []string {
+	var out []string
+	for _, part := range strings.Split(sqlText, ";") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
