@@ -1,0 +1,46 @@
+// Package accounts holds the activities of the account processes: they record
+// a closure and purge a closed account from the database.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/loomcast/loomcast/models"
+	wf "github.com/loomcast/loomcast/workflows/accounts"
+)
+
+// Store is what these activities need of the database.
+type Store interface {
+	CloseUser(ctx context.Context, id string, at time.Time) (models.User, error)
+	PurgeUser(ctx context.Context, id string) error
+}
+
+// Activities are the account activities with their dependencies.
+type Activities struct {
+	Store Store
+}
+
+// RecordAccountClosure marks the account closed and ends its sessions and
+// tokens. It is idempotent: the first closure time is kept.
+func (a *Activities) RecordAccountClosure(ctx context.Context, in wf.RecordClosureInput) error {
+	_, err := a.Store.CloseUser(ctx, in.UserID, in.ClosedAt)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil // already purged: nothing left to close
+	}
+	if err != nil {
+		return fmt.Errorf("record closure of %s: %w", in.UserID, err)
+	}
+	return nil
+}
+
+// PurgeAccount deletes the closed account and everything that hangs off it.
+// Purging an account already gone succeeds.
+func (a *Activities) PurgeAccount(ctx context.Context, in wf.PurgeInput) error {
+	if err := a.Store.PurgeUser(ctx, in.UserID); err != nil {
+		return fmt.Errorf("purge %s: %w", in.UserID, err)
+	}
+	return nil
+}

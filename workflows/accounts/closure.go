@@ -1,0 +1,96 @@
+// Package accounts owns the durable processes of a Loomcast account's life.
+// AccountClosure keeps a closed account for its 30-day export grace, then
+// purges it (policy 004 section 10: "plus a 30-day grace period after
+// closure for export").
+package accounts
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Grace is how long a closed account is kept so that its owner can export it.
+const Grace = 30 * 24 * time.Hour
+
+// ClosureWorkflowID is the one closure process of a user.
+func ClosureWorkflowID(userID string) string { return "account-closure-" + userID }
+
+// ClosureInput starts an account closure.
+type ClosureInput struct {
+	UserID   string
+	ClosedAt time.Time
+}
+
+// ClosureResult reports when the account was purged.
+type ClosureResult struct {
+	PurgedAt time.Time
+}
+
+// QueryPurgeDue answers with the time at which the account will be purged.
+const QueryPurgeDue = "purge-due"
+
+// RecordClosureInput is the input of the RecordAccountClosure activity.
+type RecordClosureInput struct {
+	UserID   string
+	ClosedAt time.Time
+}
+
+// PurgeInput is the input of the PurgeAccount activity.
+type PurgeInput struct {
+	UserID string
+}
+
+// Activity names, as the worker registers them.
+const (
+	RecordAccountClosureActivity = "RecordAccountClosure"
+	PurgeAccountActivity         = "PurgeAccount"
+)
+
+// AccountClosure records the closure, waits out the grace period on a
+// durable timer and purges the account.
+func AccountClosure(ctx workflow.Context, in ClosureInput) (ClosureResult, error) {
+	c := &closure{in: in, purgeDue: in.ClosedAt.Add(Grace)}
+	if err := c.setup(ctx); err != nil {
+		return ClosureResult{}, err
+	}
+	return c.run(ctx)
+}
+
+type closure struct {
+	in       ClosureInput
+	purgeDue time.Time
+}
+
+func (c *closure) setup(ctx workflow.Context) error {
+	return workflow.SetQueryHandler(ctx, QueryPurgeDue, func() (time.Time, error) { return c.purgeDue, nil })
+}
+
+func (c *closure) run(ctx workflow.Context) (ClosureResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute},
+	})
+	if err := workflow.ExecuteActivity(ctx, RecordAccountClosureActivity,
+		RecordClosureInput(c.in)).Get(ctx, nil); err != nil {
+		return ClosureResult{}, fmt.Errorf("record closure: %w", err)
+	}
+	if err := c.waitForGraceToEnd(ctx); err != nil {
+		return ClosureResult{}, err
+	}
+	if err := workflow.ExecuteActivity(ctx, PurgeAccountActivity, PurgeInput{UserID: c.in.UserID}).Get(ctx, nil); err != nil {
+		return ClosureResult{}, fmt.Errorf("purge account: %w", err)
+	}
+	return ClosureResult{PurgedAt: workflow.Now(ctx)}, nil
+}
+
+func (c *closure) waitForGraceToEnd(ctx workflow.Context) error {
+	if d := c.purgeDue.Sub(workflow.Now(ctx)); d > 0 {
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return fmt.Errorf("wait for grace period: %w", err)
+		}
+	}
+	return nil
+}
