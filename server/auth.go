@@ -1,0 +1,266 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/loomcast/loomcast/config"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/password"
+)
+
+// csrfResponse answers GET /v1/auth/csrf.
+type csrfResponse struct {
+	CSRFToken string `json:"csrf_token"`
+}
+
+// csrfToken returns the CSRF token for the current session (or for signed
+// out requests), minting one and setting its cookie when needed.
+func (s *Server) csrfToken(c *gin.Context) {
+	sessionID := ""
+	if p := currentPrincipal(c); p != nil {
+		sessionID = p.SessionID
+	}
+	token, _ := c.Cookie(s.cookies.csrfName())
+	if !s.cookies.validCSRFToken(token, sessionID) {
+		token = s.setCSRFCookie(c, sessionID)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, csrfResponse{CSRFToken: token})
+}
+
+func (s *Server) setCSRFCookie(c *gin.Context, sessionID string) string {
+	token := s.cookies.newCSRFToken(sessionID)
+	// Readable by the page's script (not HttpOnly), so it can echo it in
+	// X-CSRF-Token; SameSite=Lax and, in production, __Host- and Secure.
+	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.csrfName(), token, "/", 0, false))
+	return token
+}
+
+// registerRequest is the body of POST /v1/auth/register.
+type registerRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+	Timezone    string `json:"timezone"`
+}
+
+// sessionResponse answers a sign-in: the profile and the CSRF token of the
+// new session.
+type sessionResponse struct {
+	User      profile `json:"user"`
+	CSRFToken string  `json:"csrf_token"`
+}
+
+func (s *Server) register(c *gin.Context) {
+	ip := c.ClientIP()
+	if wait, blocked := s.limits.ipRegistrations.blocked(ip); blocked {
+		s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many sign-ups from this address; try again later.", RetryAfter: retryAfterSeconds(wait)})
+		return
+	}
+	var req registerRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	fields := map[string]string{}
+	email, msg := validateEmail(req.Email)
+	if msg != "" {
+		fields["email"] = msg
+	}
+	if msg := password.Check(req.Password, email); msg != "" {
+		fields["password"] = msg
+	}
+	if msg := validateDisplayName(req.DisplayName); msg != "" {
+		fields["display_name"] = msg
+	}
+	if msg := validateTimezone(req.Timezone); msg != "" {
+		fields["timezone"] = msg
+	}
+	if len(fields) > 0 {
+		s.fail(c, invalid(fields))
+		return
+	}
+	hash, err := password.Hash(req.Password)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.limits.ipRegistrations.add(ip)
+	u := &models.User{Email: email, PasswordHash: &hash, DisplayName: strings.TrimSpace(req.DisplayName), Timezone: req.Timezone}
+	if err := s.store.CreateUser(c.Request.Context(), u); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			s.fail(c, &Error{Code: CodeConflict, Message: "An account with this email already exists; sign in instead.",
+				Fields: map[string]string{"email": "is already registered"}})
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	resp, err := s.startSession(c, *u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/me")
+	c.JSON(http.StatusCreated, resp)
+}
+
+// loginRequest is the body of POST /v1/auth/login.
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// errBadCredentials is the one answer for an unknown email, a wrong
+// password, a Google-only or a closed account.
+var errBadCredentials = errorf(CodeBadCredentials, "The email or password is incorrect.")
+
+func (s *Server) login(c *gin.Context) {
+	var req loginRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if strings.TrimSpace(req.Email) == "" || req.Password == "" {
+		s.fail(c, invalid(map[string]string{"email": "is required", "password": "is required"}))
+		return
+	}
+	ip, account := c.ClientIP(), models.NormalizeEmail(req.Email)
+	for _, w := range []struct {
+		win *window
+		key string
+	}{{s.limits.ipAttempts, ip}, {s.limits.accountFailures, account}} {
+		if wait, blocked := w.win.blocked(w.key); blocked {
+			s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many sign-in attempts; wait before trying again.", RetryAfter: retryAfterSeconds(wait)})
+			return
+		}
+	}
+	s.limits.ipAttempts.add(ip)
+
+	u, err := s.store.UserByEmail(c.Request.Context(), account)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		_ = password.VerifyDummy(req.Password)
+		s.limits.accountFailures.add(account)
+		s.fail(c, errBadCredentials)
+		return
+	case err != nil:
+		s.fail(c, err)
+		return
+	}
+	if u.PasswordHash == nil || u.ClosedAt != nil {
+		_ = password.VerifyDummy(req.Password)
+		s.limits.accountFailures.add(account)
+		s.fail(c, errBadCredentials)
+		return
+	}
+	if err := password.Verify(*u.PasswordHash, req.Password); err != nil {
+		s.limits.accountFailures.add(account)
+		if !errors.Is(err, password.ErrMismatch) {
+			s.log(c).Error("verify password", "error", err.Error(), "user_id", u.ID)
+		}
+		s.fail(c, errBadCredentials)
+		return
+	}
+	s.limits.accountFailures.reset(account)
+	resp, err := s.startSession(c, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// startSession creates a session for u, sets its cookie and a CSRF token
+// bound to it, and ends the session the browser held before (if any).
+func (s *Server) startSession(c *gin.Context, u models.User) (sessionResponse, error) {
+	ctx := c.Request.Context()
+	now := s.now()
+	if old := currentPrincipal(c); old != nil && old.SessionID != "" {
+		if err := s.store.RevokeSession(ctx, old.User.ID, old.SessionID, now); err != nil {
+			return sessionResponse{}, err
+		}
+	}
+	sess := models.Session{ID: models.NewID(), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(config.SessionIdle)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return sessionResponse{}, err
+	}
+	platforms, err := s.store.ConnectedPlatforms(ctx, u.ID)
+	if err != nil {
+		return sessionResponse{}, err
+	}
+	s.setSessionCookie(c, sessionClaims{
+		Subject: u.ID, SessionID: sess.ID, Email: u.Email, Timezone: u.Timezone,
+		Platforms: platforms, IssuedAt: now.Unix(), ExpiresAt: sess.ExpiresAt.Unix(),
+	})
+	c.Set(ctxPrincipal, &principal{User: u, SessionID: sess.ID})
+	return sessionResponse{User: toProfile(u, platforms), CSRFToken: s.setCSRFCookie(c, sess.ID)}, nil
+}
+
+// logout ends the current session. Signed out already is fine.
+func (s *Server) logout(c *gin.Context) {
+	if p := currentPrincipal(c); p != nil && p.SessionID != "" {
+		if err := s.store.RevokeSession(c.Request.Context(), p.User.ID, p.SessionID, s.now()); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.clearSession(c)
+	c.Status(http.StatusNoContent)
+}
+
+// clearSession drops the session cookie and starts a signed-out CSRF token.
+func (s *Server) clearSession(c *gin.Context) {
+	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.sessionName(), "", "/", -1, true))
+	s.setCSRFCookie(c, "")
+}
+
+func validateEmail(raw string) (string, string) {
+	email := models.NormalizeEmail(raw)
+	switch {
+	case email == "":
+		return "", "is required"
+	case len(email) > 254:
+		return "", "must be at most 254 characters"
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+		return "", "must be an email address like name@example.com"
+	}
+	return email, ""
+}
+
+func validateDisplayName(name string) string {
+	name = strings.TrimSpace(name)
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		return "is required"
+	case n > 100:
+		return "must be at most 100 characters"
+	case strings.ContainsAny(name, "\x00\r\n"):
+		return "must be a single line"
+	}
+	return ""
+}
+
+// validateTimezone accepts IANA zone names such as Europe/Paris or UTC.
+func validateTimezone(tz string) string {
+	if tz == "" {
+		return "is required (an IANA time zone such as Europe/Paris)"
+	}
+	if tz == "Local" || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..") {
+		return fmt.Sprintf("%q is not an IANA time zone (such as Europe/Paris)", tz)
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return fmt.Sprintf("%q is not an IANA time zone (such as Europe/Paris)", tz)
+	}
+	return ""
+}

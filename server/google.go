@@ -1,0 +1,149 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/oauth2"
+
+	"github.com/loomcast/loomcast/config"
+	"github.com/loomcast/loomcast/google"
+	"github.com/loomcast/loomcast/models"
+)
+
+// OAuth flow cookies of Google sign-in (policy 000 section 10.3): HttpOnly,
+// ten minutes, scoped to the flow's path and deleted once it completes.
+const (
+	googleStateCookie    = "google_oauth_state"
+	googleVerifierCookie = "google_code_verifier"
+	googleFlowPath       = "/v1/auth/google"
+)
+
+// googleStart sends the browser to Google's consent page with a fresh
+// state and PKCE verifier, each kept in a short-lived cookie.
+func (s *Server) googleStart(c *gin.Context) {
+	if s.google == nil {
+		s.fail(c, errorf(CodeNotFound, "Google sign-in is not configured on this server."))
+		return
+	}
+	state, verifier := randomToken(32), oauth2.GenerateVerifier()
+	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(googleStateCookie), state, googleFlowPath, config.OAuthFlowTTL, true))
+	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(googleVerifierCookie), verifier, googleFlowPath, config.OAuthFlowTTL, true))
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, s.google.AuthCodeURL(state, verifier))
+}
+
+// googleCallback completes the sign-in: it checks state, exchanges the code
+// with the PKCE verifier, then signs into the linked account, links the
+// account with the same verified email, or creates one.
+func (s *Server) googleCallback(c *gin.Context) {
+	if s.google == nil {
+		s.fail(c, errorf(CodeNotFound, "Google sign-in is not configured on this server."))
+		return
+	}
+	state, _ := c.Cookie(s.cookies.flowName(googleStateCookie))
+	verifier, _ := c.Cookie(s.cookies.flowName(googleVerifierCookie))
+	for _, name := range []string{googleStateCookie, googleVerifierCookie} {
+		http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(name), "", googleFlowPath, -1, true))
+	}
+	if state == "" || verifier == "" {
+		s.fail(c, errorf(CodeInvalid, "The sign-in took longer than 10 minutes or cookies are blocked; start again from /v1/auth/google/start."))
+		return
+	}
+	if !equalStrings(c.Query("state"), state) {
+		s.fail(c, errorf(CodeInvalid, "The sign-in state does not match; start again from /v1/auth/google/start."))
+		return
+	}
+	if e := c.Query("error"); e != "" {
+		s.redirectToApp(c, "google_"+e)
+		return
+	}
+	code := c.Query("code")
+	if code == "" {
+		s.fail(c, errorf(CodeInvalid, "Google sent no authorization code; start again."))
+		return
+	}
+	id, err := s.google.Exchange(c.Request.Context(), code, verifier)
+	if errors.Is(err, google.ErrDenied) {
+		s.redirectToApp(c, "google_denied")
+		return
+	}
+	if err != nil {
+		s.log(c).Error("google exchange", "error", err.Error())
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "Google could not be reached; try again in a minute.", RetryAfter: 30})
+		return
+	}
+	u, err := s.googleAccount(c, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if u.ClosedAt != nil {
+		s.redirectToApp(c, "account_closed")
+		return
+	}
+	if _, err := s.startSession(c, u); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.redirectToApp(c, "")
+}
+
+// googleAccount finds or creates the account for a Google identity.
+func (s *Server) googleAccount(c *gin.Context, id google.Identity) (models.User, error) {
+	ctx := c.Request.Context()
+	u, err := s.store.UserByGoogleSub(ctx, id.Subject)
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, models.ErrNotFound) {
+		return models.User{}, err
+	}
+	if !id.EmailVerified {
+		return models.User{}, errorf(CodeForbidden, "Your Google account's email address is not verified; verify it with Google first.")
+	}
+	u, err = s.store.UserByEmail(ctx, id.Email)
+	switch {
+	case err == nil && u.ClosedAt != nil:
+		return u, nil // closed: the caller refuses it, nothing is linked
+	case err == nil:
+		if err := s.store.LinkGoogle(ctx, u.ID, id.Subject, id.Picture); err != nil {
+			return models.User{}, err
+		}
+		return s.store.UserByID(ctx, u.ID)
+	case !errors.Is(err, models.ErrNotFound):
+		return models.User{}, err
+	}
+	name := strings.TrimSpace(id.Name)
+	if name == "" {
+		name, _, _ = strings.Cut(id.Email, "@")
+	}
+	sub := id.Subject
+	nu := &models.User{Email: id.Email, GoogleSub: &sub, DisplayName: name, AvatarURL: id.Picture, Timezone: "UTC"}
+	if err := s.store.CreateUser(ctx, nu); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			return models.User{}, errorf(CodeConflict, "This Google account or email is already registered; sign in with your password and try again.")
+		}
+		return models.User{}, err
+	}
+	return *nu, nil
+}
+
+// redirectToApp sends the browser back to the web app, with an error code
+// in the query when the sign-in did not succeed.
+func (s *Server) redirectToApp(c *gin.Context, errCode string) {
+	target := s.cfg.AppURL
+	if errCode != "" {
+		u, err := url.Parse(target)
+		if err == nil {
+			q := u.Query()
+			q.Set("auth_error", errCode)
+			u.RawQuery = q.Encode()
+			target = u.String()
+		}
+	}
+	c.Redirect(http.StatusFound, target)
+}

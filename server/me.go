@@ -1,0 +1,243 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/loomcast/loomcast/config"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/password"
+	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/accounts"
+)
+
+// profile is the account as the API shows it.
+type profile struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	DisplayName  string    `json:"display_name"`
+	AvatarURL    string    `json:"avatar_url"`
+	Timezone     string    `json:"timezone"`
+	Role         string    `json:"role"`
+	HasPassword  bool      `json:"has_password"`
+	GoogleLinked bool      `json:"google_linked"`
+	Platforms    []string  `json:"platforms"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func toProfile(u models.User, platforms []string) profile {
+	if platforms == nil {
+		platforms = []string{}
+	}
+	return profile{
+		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL, Timezone: u.Timezone,
+		Role: u.Role, HasPassword: u.PasswordHash != nil, GoogleLinked: u.GoogleSub != nil,
+		Platforms: platforms, CreatedAt: u.CreatedAt,
+	}
+}
+
+func (s *Server) getMe(c *gin.Context) {
+	u := currentPrincipal(c).User
+	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), u.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toProfile(u, platforms))
+}
+
+// patchMeRequest names the profile fields to change; absent ones stay.
+type patchMeRequest struct {
+	DisplayName *string `json:"display_name"`
+	AvatarURL   *string `json:"avatar_url"`
+	Timezone    *string `json:"timezone"`
+}
+
+func (s *Server) patchMe(c *gin.Context) {
+	p := currentPrincipal(c)
+	var req patchMeRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	fields := map[string]string{}
+	upd := models.ProfileUpdate{AvatarURL: req.AvatarURL, Timezone: req.Timezone}
+	if req.DisplayName != nil {
+		if msg := validateDisplayName(*req.DisplayName); msg != "" {
+			fields["display_name"] = msg
+		}
+		name := strings.TrimSpace(*req.DisplayName)
+		upd.DisplayName = &name
+	}
+	if req.AvatarURL != nil {
+		if msg := validateAvatarURL(*req.AvatarURL); msg != "" {
+			fields["avatar_url"] = msg
+		}
+	}
+	if req.Timezone != nil {
+		if msg := validateTimezone(*req.Timezone); msg != "" {
+			fields["timezone"] = msg
+		}
+	}
+	if len(fields) > 0 {
+		s.fail(c, invalid(fields))
+		return
+	}
+	u, err := s.store.UpdateProfile(c.Request.Context(), p.User.ID, upd)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p.User = u
+	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), u.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.SessionID != "" {
+		// The cookie carries the timezone: reissue it at once.
+		now := s.now()
+		s.setSessionCookie(c, sessionClaims{Subject: u.ID, SessionID: p.SessionID, Email: u.Email, Timezone: u.Timezone,
+			Platforms: platforms, IssuedAt: now.Unix(), ExpiresAt: now.Add(config.SessionIdle).Unix()})
+	}
+	c.JSON(http.StatusOK, toProfile(u, platforms))
+}
+
+func validateAvatarURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || len(raw) > 2048 {
+		return "must be an https URL of at most 2048 characters, or empty to remove it"
+	}
+	return ""
+}
+
+// confirmRequest carries the password re-entry that destructive actions need.
+type confirmRequest struct {
+	Password string `json:"password"`
+}
+
+// closeResponse answers DELETE /v1/me.
+type closeResponse struct {
+	ClosedAt   time.Time `json:"closed_at"`
+	PurgeAfter time.Time `json:"purge_after"`
+}
+
+// deleteMe closes the account: the purge process is started first (so the
+// 30-day grace is durable), then sessions and tokens end at once.
+func (s *Server) deleteMe(c *gin.Context) {
+	p := currentPrincipal(c)
+	if err := s.confirmPassword(c, p.User); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	closedAt := s.now()
+	opts := client.StartWorkflowOptions{
+		ID:                       accounts.ClosureWorkflowID(p.User.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.SearchAttributes(p.User.ID, workflows.KindAccountClosure, p.User.ID),
+	}
+	_, err := s.temporal.ExecuteWorkflow(ctx, opts, accounts.AccountClosure, accounts.ClosureInput{UserID: p.User.ID, ClosedAt: closedAt})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "The account could not be closed right now; nothing was changed. Try again in a minute.", RetryAfter: 30})
+		s.log(c).Error("start account closure", "error", err.Error(), "user_id", p.User.ID)
+		return
+	}
+	u, err := s.store.CloseUser(ctx, p.User.ID, closedAt)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.clearSession(c)
+	c.JSON(http.StatusAccepted, closeResponse{ClosedAt: *u.ClosedAt, PurgeAfter: u.ClosedAt.Add(accounts.Grace)})
+}
+
+// confirmPassword demands the current password of accounts that have one,
+// from every caller, a session or an access token alike. Wrong answers count
+// against the account's sign-in throttle, so a stolen session cannot guess.
+func (s *Server) confirmPassword(c *gin.Context, u models.User) error {
+	if u.PasswordHash == nil {
+		return nil
+	}
+	if wait, blocked := s.limits.accountFailures.blocked(u.Email); blocked {
+		return &Error{Code: CodeRateLimited, Message: "Too many wrong passwords; wait before trying again.", RetryAfter: retryAfterSeconds(wait)}
+	}
+	var req confirmRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) && (apiErr.Code == CodeMalformed || apiErr.Code == CodeUnsupportedType) {
+			return errorf(CodeReauthRequired, "Confirm with your current password: send {\"password\": \"...\"}.")
+		}
+		return err
+	}
+	if req.Password == "" {
+		return errorf(CodeReauthRequired, "Confirm with your current password: send {\"password\": \"...\"}.")
+	}
+	if err := password.Verify(*u.PasswordHash, req.Password); err != nil {
+		s.limits.accountFailures.add(u.Email)
+		return errorf(CodeReauthRequired, "The password is incorrect.")
+	}
+	return nil
+}
+
+// changePasswordRequest is the body of POST /v1/me/password.
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword sets a new password and ends every other session.
+func (s *Server) changePassword(c *gin.Context) {
+	p := currentPrincipal(c)
+	var req changePasswordRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.User.PasswordHash != nil {
+		if wait, blocked := s.limits.accountFailures.blocked(p.User.Email); blocked {
+			s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many wrong passwords; wait before trying again.", RetryAfter: retryAfterSeconds(wait)})
+			return
+		}
+		if err := password.Verify(*p.User.PasswordHash, req.CurrentPassword); err != nil {
+			s.limits.accountFailures.add(p.User.Email)
+			s.fail(c, &Error{Code: CodeReauthRequired, Message: "The current password is incorrect.",
+				Fields: map[string]string{"current_password": "is incorrect"}})
+			return
+		}
+	}
+	if msg := password.Check(req.NewPassword, p.User.Email); msg != "" {
+		s.fail(c, invalid(map[string]string{"new_password": msg}))
+		return
+	}
+	hash, err := password.Hash(req.NewPassword)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	if err := s.store.SetPasswordHash(ctx, p.User.ID, hash); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.store.RevokeSessions(ctx, p.User.ID, p.SessionID, s.now()); err != nil {
+		s.fail(c, fmt.Errorf("end other sessions: %w", err))
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

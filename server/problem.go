@@ -1,0 +1,129 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/loomcast/loomcast/models"
+)
+
+// Code classifies an error for the API. Each code maps to one HTTP status
+// and title in the problems table, the only place where that mapping lives.
+type Code string
+
+// The error codes of the API.
+const (
+	CodeInvalid          Code = "invalid"
+	CodeMalformed        Code = "malformed"
+	CodeUnauthenticated  Code = "unauthenticated"
+	CodeBadCredentials   Code = "bad-credentials"
+	CodeCSRF             Code = "csrf"
+	CodeForbidden        Code = "forbidden"
+	CodeNotFound         Code = "not-found"
+	CodeConflict         Code = "conflict"
+	CodeTooLarge         Code = "too-large"
+	CodeUnsupportedType  Code = "unsupported-media-type"
+	CodeRateLimited      Code = "rate-limited"
+	CodeUnavailable      Code = "unavailable"
+	CodeInternal         Code = "internal"
+	CodeMethodNotAllowed Code = "method-not-allowed"
+	CodeReauthRequired   Code = "reauthentication-required"
+)
+
+type problemKind struct {
+	status int
+	title  string
+}
+
+var problems = map[Code]problemKind{
+	CodeInvalid:          {http.StatusBadRequest, "Invalid request"},
+	CodeMalformed:        {http.StatusBadRequest, "Malformed request body"},
+	CodeUnauthenticated:  {http.StatusUnauthorized, "Authentication required"},
+	CodeBadCredentials:   {http.StatusUnauthorized, "Invalid credentials"},
+	CodeReauthRequired:   {http.StatusUnauthorized, "Password confirmation required"},
+	CodeCSRF:             {http.StatusForbidden, "CSRF check failed"},
+	CodeForbidden:        {http.StatusForbidden, "Forbidden"},
+	CodeNotFound:         {http.StatusNotFound, "Not found"},
+	CodeMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
+	CodeConflict:         {http.StatusConflict, "Conflict"},
+	CodeTooLarge:         {http.StatusRequestEntityTooLarge, "Request body too large"},
+	CodeUnsupportedType:  {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	CodeRateLimited:      {http.StatusTooManyRequests, "Too many requests"},
+	CodeUnavailable:      {http.StatusServiceUnavailable, "Service unavailable"},
+	CodeInternal:         {http.StatusInternalServerError, "Internal error"},
+}
+
+// problemTypeBase prefixes every problem type URI.
+const problemTypeBase = "https://loomcast.dev/problems/"
+
+// Error is an error meant for the API's caller: its message is shown as is.
+type Error struct {
+	Code    Code
+	Message string
+	// Fields maps request fields to what is wrong with each.
+	Fields map[string]string
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter int
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// errorf builds an *Error.
+func errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// invalid builds a validation error from field messages.
+func invalid(fields map[string]string) *Error {
+	return &Error{Code: CodeInvalid, Message: "Some fields are invalid; see errors.", Fields: fields}
+}
+
+// Problem is an RFC 9457 problem details document.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Instance  string            `json:"instance,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+}
+
+// fail answers the request with the problem for err. Errors that are not an
+// *Error (or a known store error) are logged and shown as "internal error".
+func (s *Server) fail(c *gin.Context, err error) {
+	var apiErr *Error
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.Is(err, models.ErrNotFound):
+		apiErr = errorf(CodeNotFound, "The requested resource does not exist.")
+	default:
+		s.log(c).Error("request failed", slog.String("error", err.Error()))
+		apiErr = errorf(CodeInternal, "Something went wrong on our side. Quote the request ID when contacting support.")
+	}
+	kind, ok := problems[apiErr.Code]
+	if !ok {
+		kind = problems[CodeInternal]
+	}
+	if kind.status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="loomcast"`)
+	}
+	if apiErr.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(apiErr.RetryAfter))
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(kind.status, Problem{
+		Type:      problemTypeBase + string(apiErr.Code),
+		Title:     kind.title,
+		Status:    kind.status,
+		Detail:    apiErr.Message,
+		Instance:  c.Request.URL.Path,
+		RequestID: requestID(c),
+		Errors:    apiErr.Fields,
+	})
+}

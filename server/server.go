@@ -1,0 +1,200 @@
+// Package server is Loomcast's HTTP API: Gin handlers that validate input,
+// read the database read model, and start, signal and query Temporal
+// workflows. Errors leave as RFC 9457 problem details from one table.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/loomcast/loomcast/google"
+	"github.com/loomcast/loomcast/models"
+)
+
+// Config is the part of the configuration the API needs.
+type Config struct {
+	Production   bool
+	PublicURL    string
+	AppURL       string
+	SessionKey   []byte
+	MaxBodyBytes int64
+	// GoogleSandbox mounts a local stand-in for Google's OAuth endpoints
+	// under /sandbox/google (development only).
+	GoogleSandbox bool
+}
+
+// GoogleSignIn is what the API needs of Google sign-in.
+type GoogleSignIn interface {
+	AuthCodeURL(state, verifier string) string
+	Exchange(ctx context.Context, code, verifier string) (google.Identity, error)
+}
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Store    *models.Store
+	Temporal client.Client
+	Logger   *slog.Logger
+	Google   GoogleSignIn
+	// SandboxGoogle serves the local Google stand-in when Config.GoogleSandbox is set.
+	SandboxGoogle http.Handler
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg      Config
+	store    *models.Store
+	temporal client.Client
+	logger   *slog.Logger
+	google   GoogleSignIn
+	cookies  cookies
+	now      func() time.Time
+	limits   *loginLimits
+	engine   *gin.Engine
+}
+
+// New builds the API and its routes.
+func New(cfg Config, d Deps) (*Server, error) {
+	if len(cfg.SessionKey) < 32 {
+		return nil, errors.New("session key must be at least 32 bytes")
+	}
+	if d.Store == nil || d.Temporal == nil || d.Logger == nil {
+		return nil, errors.New("server needs a store, a Temporal client and a logger")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    d.Store,
+		temporal: d.Temporal,
+		logger:   d.Logger,
+		google:   d.Google,
+		cookies:  cookies{key: cfg.SessionKey, production: cfg.Production},
+		now:      func() time.Time { return now().UTC() },
+	}
+	s.limits = newLoginLimits(s.now)
+	s.engine = s.routes(d.SandboxGoogle)
+	return s, nil
+}
+
+// Handler returns the API as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) routes(sandboxGoogle http.Handler) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestContext, s.recoverPanic, s.limitBody)
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, errorf(CodeNotFound, "No route for %s %s.", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		s.fail(c, errorf(CodeMethodNotAllowed, "%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/openapi.json", s.openAPI)
+
+	v1 := r.Group("/v1", s.authenticate, s.checkCSRF)
+	v1.GET("/auth/csrf", s.csrfToken)
+	v1.POST("/auth/register", s.register)
+	v1.POST("/auth/login", s.login)
+	v1.POST("/auth/logout", s.logout)
+	v1.GET("/auth/google/start", s.googleStart)
+	v1.GET("/auth/google/callback", s.googleCallback)
+
+	me := v1.Group("", s.requireUser)
+	me.GET("/me", s.getMe)
+	me.PATCH("/me", s.patchMe)
+	me.DELETE("/me", s.deleteMe)
+	me.POST("/me/password", s.changePassword)
+	me.POST("/tokens", s.createToken)
+	me.GET("/tokens", s.listTokens)
+	me.DELETE("/tokens/:id", s.revokeToken)
+
+	staff := v1.Group("/admin", s.requireUser, s.requireRole(models.RoleSupport, models.RolePrivacy, models.RoleAdmin))
+	staff.GET("/users", s.adminListUsers)
+	staff.GET("/users/:id", s.adminGetUser)
+	staff.PUT("/users/:id/role", s.requireRole(models.RoleAdmin), s.adminSetRole)
+
+	if s.cfg.GoogleSandbox && sandboxGoogle != nil {
+		r.Any("/sandbox/google/*path", gin.WrapH(http.StripPrefix("/sandbox/google", sandboxGoogle)))
+	}
+	return r
+}
+
+// Run serves the API on addr until ctx ends, then shuts down gracefully,
+// letting requests in flight finish for up to 15 seconds.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.logger.Info("api listening", slog.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.logger.Info("api stopped")
+	return nil
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz reports whether the database and Temporal answer.
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{"database": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.store.Ping(ctx); err != nil {
+		checks["database"], ready = "unreachable", false
+		s.log(c).Warn("readiness: database", slog.String("error", err.Error()))
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = "unreachable", false
+		s.log(c).Warn("readiness: temporal", slog.String("error", err.Error()))
+	}
+	status, word := http.StatusOK, "ready"
+	if !ready {
+		status, word = http.StatusServiceUnavailable, "not ready"
+	}
+	c.JSON(status, gin.H{"status": word, "checks": checks})
+}

@@ -1,0 +1,281 @@
+// Package servertest runs the whole API for tests: a real database (see
+// modelstest), an in-process Temporal server (temporaltest) with the
+// Loomcast worker, the Google fake, and the API over real HTTP, with an
+// injectable clock and browser-like clients that keep cookies and CSRF
+// tokens.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/loomcast/loomcast/google"
+	googlefake "github.com/loomcast/loomcast/google/fake"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/server"
+	"github.com/loomcast/loomcast/worker"
+	"github.com/loomcast/loomcast/workflows"
+)
+
+// Clock is a settable clock shared by the API under test.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Env is a running API with everything behind it.
+type Env struct {
+	T        testing.TB
+	API      *server.Server
+	Store    *models.Store
+	Temporal client.Client
+	HTTP     *httptest.Server
+	Clock    *Clock
+	Google   *googlefake.Server
+}
+
+// Options tune an Env.
+type Options struct {
+	Production bool
+}
+
+// SessionKey is the signing key of every test env.
+var SessionKey = []byte("servertest-session-key-0123456789abcdef")
+
+// New starts an Env on the given database dialect.
+func New(t testing.TB, d models.Dialect, opts Options) *Env {
+	t.Helper()
+	store := modelstest.Open(t, d)
+	ts := temporaltest.NewServer()
+	t.Cleanup(ts.Stop)
+	tc := ts.GetDefaultClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := tc.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: ts.GetDefaultNamespace(), SearchAttributes: workflows.SearchAttributeTypes(),
+	})
+	require.NoError(t, err)
+	w := ts.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, worker.Deps{Store: store}) })
+	t.Cleanup(w.Stop)
+
+	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
+	fake := googlefake.New("test-client", "test-secret")
+	googleSrv := httptest.NewServer(fake.Handler())
+	t.Cleanup(googleSrv.Close)
+
+	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake}
+	// The handler is set once the server exists, since the OAuth redirect
+	// URI needs the server's address.
+	var handler http.Handler
+	env.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(env.HTTP.Close)
+
+	api, err := server.New(server.Config{
+		Production: opts.Production,
+		PublicURL:  env.HTTP.URL,
+		AppURL:     env.HTTP.URL + "/v1/me",
+		SessionKey: SessionKey,
+	}, server.Deps{
+		Store:    store,
+		Temporal: tc,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Google:   google.New("test-client", "test-secret", env.HTTP.URL+"/v1/auth/google/callback", googlefake.Endpoints(googleSrv.URL)),
+		Now:      clock.Now,
+	})
+	require.NoError(t, err)
+	handler = api.Handler()
+	env.API = api
+	return env
+}
+
+// Routes lists the API's routes.
+func (e *Env) Routes() gin.RoutesInfo { return e.API.Handler().(*gin.Engine).Routes() }
+
+// Client is a browser-like API client: it keeps cookies and the CSRF token.
+type Client struct {
+	env    *Env
+	http   *http.Client
+	CSRF   string
+	Bearer string
+}
+
+// Client returns a new client with an empty cookie jar.
+func (e *Env) Client() *Client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(e.T, err)
+	return &Client{env: e, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+// Response is what the API answered.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
+}
+
+// Problem decodes an RFC 9457 problem body.
+func (r *Response) Problem(t testing.TB) server.Problem {
+	t.Helper()
+	require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"), "body: %s", r.Body)
+	var p server.Problem
+	r.JSON(t, &p)
+	require.Equal(t, r.Status, p.Status)
+	require.NotEmpty(t, p.RequestID)
+	return p
+}
+
+// Do sends a request. body may be nil, a string (sent raw) or a value
+// (sent as JSON). The CSRF token and bearer token are added when set.
+func (c *Client) Do(method, path string, body any, header ...string) *Response {
+	c.env.T.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/json"
+	case []byte:
+		rd, ct = bytes.NewReader(b), "application/json"
+	default:
+		buf, err := json.Marshal(b)
+		require.NoError(c.env.T, err)
+		rd, ct = bytes.NewReader(buf), "application/json"
+	}
+	req, err := http.NewRequest(method, c.env.HTTP.URL+path, rd)
+	require.NoError(c.env.T, err)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if c.CSRF != "" {
+		req.Header.Set("X-CSRF-Token", c.CSRF)
+	}
+	if c.Bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Bearer)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(c.env.T, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(c.env.T, err)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// FetchCSRF asks for a CSRF token and keeps it.
+func (c *Client) FetchCSRF() string {
+	c.env.T.Helper()
+	r := c.Do(http.MethodGet, "/v1/auth/csrf", nil)
+	require.Equal(c.env.T, http.StatusOK, r.Status, "body: %s", r.Body)
+	var v struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	r.JSON(c.env.T, &v)
+	c.CSRF = v.CSRFToken
+	return c.CSRF
+}
+
+// SessionUser is the user part of a sign-in answer.
+type SessionUser struct {
+	ID          string   `json:"id"`
+	Email       string   `json:"email"`
+	DisplayName string   `json:"display_name"`
+	AvatarURL   string   `json:"avatar_url"`
+	Timezone    string   `json:"timezone"`
+	Role        string   `json:"role"`
+	Platforms   []string `json:"platforms"`
+}
+
+// Register signs up a new account and keeps its session.
+func (c *Client) Register(email, password string) SessionUser {
+	c.env.T.Helper()
+	c.FetchCSRF()
+	r := c.Do(http.MethodPost, "/v1/auth/register", map[string]string{
+		"email": email, "password": password, "display_name": "Test User", "timezone": "Europe/Paris",
+	})
+	require.Equal(c.env.T, http.StatusCreated, r.Status, "body: %s", r.Body)
+	return c.keepSession(r)
+}
+
+// Login signs in and keeps the session.
+func (c *Client) Login(email, password string) *Response {
+	c.env.T.Helper()
+	if c.CSRF == "" {
+		c.FetchCSRF()
+	}
+	r := c.Do(http.MethodPost, "/v1/auth/login", map[string]string{"email": email, "password": password})
+	if r.Status == http.StatusOK {
+		c.keepSession(r)
+	}
+	return r
+}
+
+func (c *Client) keepSession(r *Response) SessionUser {
+	var v struct {
+		User      SessionUser `json:"user"`
+		CSRFToken string      `json:"csrf_token"`
+	}
+	r.JSON(c.env.T, &v)
+	c.CSRF = v.CSRFToken
+	return v.User
+}
+
+// Cookie returns the named cookie the client holds for the API, if any.
+func (c *Client) Cookie(name string) *http.Cookie {
+	u, _ := url.Parse(c.env.HTTP.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// FollowRedirects turns automatic redirects on or off.
+func (c *Client) FollowRedirects(on bool) {
+	if on {
+		c.http.CheckRedirect = nil
+		return
+	}
+	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+}
