@@ -50,6 +50,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string
 
 	Temporal Temporal
 	Google   Google
@@ -167,6 +169,18 @@ func Load(mode Mode, getenv Getenv) (*Config, error) {
 	}
 
 	c.MaxBodyBytes = l.int64("LOOMCAST_MAX_BODY_BYTES", 1<<20)
+	for _, p := range strings.Split(getenv("LOOMCAST_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				l.fail("LOOMCAST_TRUSTED_PROXIES", "must be a comma-separated list of IPs or CIDRs, got %q", p)
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	switch lv := strings.ToLower(l.str("LOOMCAST_LOG_LEVEL", "info")); lv {
 	case "debug":
 		c.LogLevel = slog.LevelDebug

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +156,13 @@ func TestLogin(t *testing.T) {
 			env.Clock.Advance(16 * time.Minute)
 			limited := false
 			for i := 0; i < 40 && !limited; i++ {
-				r := c.Login("someone"+strings.Repeat("x", i)+"@example.com", "wrong password here")
+				// A forged X-Forwarded-For does not reset the count: no proxy is trusted.
+				if c.CSRF == "" {
+					c.FetchCSRF()
+				}
+				r := c.Do(http.MethodPost, "/v1/auth/login",
+					map[string]string{"email": "someone" + strings.Repeat("x", i) + "@example.com", "password": "wrong password here"},
+					"X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
 				limited = r.Status == http.StatusTooManyRequests
 			}
 			require.True(t, limited, "one address cannot try endless accounts")

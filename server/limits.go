@@ -80,11 +80,17 @@ type loginLimits struct {
 	ipRegistrations *window
 }
 
-func newLoginLimits(now func() time.Time) *loginLimits {
+func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *loginLimits {
+	if attemptsPerIP <= 0 {
+		attemptsPerIP = maxAttemptsPerIP
+	}
+	if signUpsPerIP <= 0 {
+		signUpsPerIP = maxRegistersPerIP
+	}
 	return &loginLimits{
 		accountFailures: newWindow(now, limitWindow, maxAccountFailures),
-		ipAttempts:      newWindow(now, limitWindow, maxAttemptsPerIP),
-		ipRegistrations: newWindow(now, time.Hour, maxRegistersPerIP),
+		ipAttempts:      newWindow(now, limitWindow, attemptsPerIP),
+		ipRegistrations: newWindow(now, time.Hour, signUpsPerIP),
 	}
 }
 

@@ -29,6 +29,15 @@ type Config struct {
 	// GoogleSandbox mounts a local stand-in for Google's OAuth endpoints
 	// under /sandbox/google (development only).
 	GoogleSandbox bool
+	// TrustedProxies lists the proxies (IPs or CIDRs) whose X-Forwarded-For
+	// is believed; empty trusts none, so clients cannot fake their address.
+	TrustedProxies []string
+	// LoginAttemptsPerIP caps sign-in attempts per client address in 15
+	// minutes; 0 means the default of 30.
+	LoginAttemptsPerIP int
+	// SignUpsPerIP caps registrations per client address in an hour; 0
+	// means the default of 20.
+	SignUpsPerIP int
 }
 
 // GoogleSignIn is what the API needs of Google sign-in.
@@ -86,17 +95,24 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cookies:  cookies{key: cfg.SessionKey, production: cfg.Production},
 		now:      func() time.Time { return now().UTC() },
 	}
-	s.limits = newLoginLimits(s.now)
-	s.engine = s.routes(d.SandboxGoogle)
+	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
+	engine, err := s.routes(d.SandboxGoogle)
+	if err != nil {
+		return nil, err
+	}
+	s.engine = engine
 	return s, nil
 }
 
 // Handler returns the API as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-func (s *Server) routes(sandboxGoogle http.Handler) *gin.Engine {
+func (s *Server) routes(sandboxGoogle http.Handler) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.requestContext, s.recoverPanic, s.limitBody)
@@ -136,7 +152,7 @@ func (s *Server) routes(sandboxGoogle http.Handler) *gin.Engine {
 	if s.cfg.GoogleSandbox && sandboxGoogle != nil {
 		r.Any("/sandbox/google/*path", gin.WrapH(http.StripPrefix("/sandbox/google", sandboxGoogle)))
 	}
-	return r
+	return r, nil
 }
 
 // Run serves the API on addr until ctx ends, then shuts down gracefully,

@@ -51,7 +51,7 @@ commands:
   admin create-user --email E --role R [--password-stdin]
                           create a staff account, or set the role of an existing one
 
-Configuration comes from environment variables; see README.md.`
+Configuration comes from environment variables; see README.md`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -353,11 +353,12 @@ func openChecked(ctx context.Context, cfg *config.Config) (*models.Store, error)
 
 func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logger *slog.Logger) (server.Config, server.Deps) {
 	sc := server.Config{
-		Production:   cfg.Production(),
-		PublicURL:    cfg.PublicURL,
-		AppURL:       cfg.AppURL,
-		SessionKey:   cfg.SessionKey,
-		MaxBodyBytes: cfg.MaxBodyBytes,
+		Production:     cfg.Production(),
+		PublicURL:      cfg.PublicURL,
+		AppURL:         cfg.AppURL,
+		SessionKey:     cfg.SessionKey,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies,
 	}
 	deps := server.Deps{Store: store, Temporal: tc, Logger: logger}
 	if !cfg.Google.Sandbox() {

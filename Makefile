@@ -1,0 +1,39 @@
+# Loomcast. `make run` starts the whole system; `make test` runs every test.
+export GOTOOLCHAIN := local
+GO ?= go
+# PostgreSQL admin URL for the PostgreSQL-backed tests (each test creates
+# and drops its own database).
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+.PHONY: run build test test-postgres lint bench clean
+
+## run: the whole system in one process (embedded Temporal, SQLite, local files, sandboxes)
+run:
+	$(GO) run ./cmd/loomcast dev
+
+## build: the loomcast binary in bin/
+build:
+	$(GO) build -o bin/loomcast ./cmd/loomcast
+
+## test: every test; the store and API tests also run on PostgreSQL when
+## LOOMCAST_TEST_POSTGRES_URL is set (CI sets it, see .ci/run)
+test:
+	$(GO) test -count=1 -timeout 20m ./...
+
+## test-postgres: the same, with PostgreSQL at PG_URL
+test-postgres:
+	LOOMCAST_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -count=1 -timeout 20m ./...
+
+## lint: formatting, vet, staticcheck and Temporal's workflow determinism check
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) tool workflowcheck ./workflows/...
+
+## bench: benchmarks on the embedded stack, printing throughput and latency
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
+
+clean:
+	rm -rf bin data
