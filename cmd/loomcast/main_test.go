@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/password"
+)
+
+func TestSubcommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbURL := "sqlite:" + filepath.Join(dir, "loomcast.db")
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("LOOMCAST_DATA_DIR", dir)
+
+	t.Run("unknown command", func(t *testing.T) {
+		err := run(ctx, []string{"frobnicate"}, nil, &bytes.Buffer{})
+		require.ErrorContains(t, err, `unknown command "frobnicate"`)
+	})
+
+	t.Run("serve refuses an unmigrated database", func(t *testing.T) {
+		err := runServe(ctx)
+		require.ErrorIs(t, err, models.ErrSchemaOutdated)
+	})
+
+	t.Run("migrate", func(t *testing.T) {
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, []string{"migrate"}, nil, &out))
+		require.Contains(t, out.String(), "applied migrations [1]")
+		out.Reset()
+		require.NoError(t, run(ctx, []string{"migrate"}, nil, &out))
+		require.Contains(t, out.String(), "up to date")
+	})
+
+	t.Run("admin create-user with a password from stdin, then a role change", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(ctx, []string{"admin", "create-user", "--email", "Boss@Example.com", "--role", "admin", "--password-stdin"},
+			strings.NewReader("a strong staff passphrase\n"), &out)
+		require.NoError(t, err)
+		require.Contains(t, out.String(), "with role admin")
+		require.NotContains(t, out.String(), "a strong staff passphrase")
+
+		store, err := models.Open(ctx, dbURL)
+		require.NoError(t, err)
+		defer store.Close()
+		u, err := store.UserByEmail(ctx, "boss@example.com")
+		require.NoError(t, err)
+		require.Equal(t, models.RoleAdmin, u.Role)
+		require.NoError(t, password.Verify(*u.PasswordHash, "a strong staff passphrase"))
+
+		out.Reset()
+		require.NoError(t, run(ctx, []string{"admin", "create-user", "--email", "boss@example.com", "--role", "support"}, nil, &out))
+		u, err = store.UserByEmail(ctx, "boss@example.com")
+		require.NoError(t, err)
+		require.Equal(t, models.RoleSupport, u.Role)
+	})
+
+	t.Run("admin create-user refuses a bad role and a weak password", func(t *testing.T) {
+		err := run(ctx, []string{"admin", "create-user", "--email", "x@example.com", "--role", "root"}, nil, &bytes.Buffer{})
+		require.ErrorContains(t, err, "--role")
+		err = run(ctx, []string{"admin", "create-user", "--email", "y@example.com", "--password-stdin"}, strings.NewReader("short\n"), &bytes.Buffer{})
+		require.ErrorContains(t, err, "password")
+	})
+}
