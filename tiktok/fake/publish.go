@@ -1,0 +1,485 @@
+package fake
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/loomcast/loomcast/tiktok"
+)
+
+// TikTok's media transfer limits; its "MB" is 2^20 bytes.
+const (
+	mb              = 1 << 20
+	minChunk        = 5 * mb
+	maxChunk        = 64 * mb
+	maxFinalChunk   = 128 * mb
+	maxChunks       = 1000
+	maxTitle        = 2200 // UTF-16 code units
+	uploadURLTTL    = time.Hour
+	statusPerMinute = 30
+	firstPostID     = 7300000000000000000 // int64 ids beyond float64 precision, as on TikTok
+)
+
+// Post statuses, as TikTok names them.
+const (
+	StatusProcessingUpload = "PROCESSING_UPLOAD"
+	StatusPublishComplete  = "PUBLISH_COMPLETE"
+	StatusFailed           = "FAILED"
+)
+
+// defaultPrivacy is what a creator may choose unless SetCreatorInfo says.
+var defaultPrivacy = []string{"PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"}
+
+// uploadTypes are the chunk Content-Types TikTok accepts.
+var uploadTypes = map[string]bool{"video/mp4": true, "video/quicktime": true, "video/webm": true}
+
+// Post is one initialised Direct Post as the fake sees it.
+type Post struct {
+	PublishID, OpenID, Title, PrivacyLevel string
+	// Size is the declared video size; Received the bytes accepted so far.
+	Size, Received int64
+	// ChunksReceived counts distinct chunks accepted.
+	ChunksReceived int
+	// Status is what status/fetch would answer now.
+	Status string
+	// PostID is the TikTok post id once PUBLISH_COMPLETE. status/fetch
+	// shows it (in publicaly_available_post_id) only for
+	// PUBLIC_TO_EVERYONE posts, as TikTok does.
+	PostID string
+	// Inits counts the init requests the fake accepted from the same
+	// creator with the same title and size, this one included: more than
+	// 1 means the same video was initialised again (e.g. after a lost
+	// answer), which on TikTok makes another post.
+	Inits int
+}
+
+type post struct {
+	publishID, openID, title, privacy string
+	uploadToken                       string
+	size, chunkSize                   int64
+	count, received                   int
+	bytes                             int64
+	initAt, uploadedAt                time.Time
+	failReason                        string
+	final                             string // PUBLISH_COMPLETE or FAILED once decided
+	postID                            int64
+}
+
+// SetCreatorInfo sets what creator_info/query answers for the account. The
+// default offers PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS,
+// FOLLOWER_OF_CREATOR and SELF_ONLY, disables nothing, and allows 600 s.
+func (s *Server) SetCreatorInfo(openID string, ci tiktok.CreatorInfo) {
+	ci.PrivacyLevelOptions = append([]string(nil), ci.PrivacyLevelOptions...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.creators[openID] = ci
+}
+
+// FailProcessing makes the account's next video to finish uploading end
+// FAILED with fail_reason reason ("internal" when empty).
+func (s *Server) FailProcessing(openID, reason string) {
+	if reason == "" {
+		reason = "internal"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failProcess[openID] = reason
+}
+
+// Posts lists every accepted init, oldest first.
+func (s *Server) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type key struct {
+		openID, title string
+		size          int64
+	}
+	inits := map[key]int{}
+	for _, p := range s.posts {
+		inits[key{p.openID, p.title, p.size}]++
+	}
+	now := s.now()
+	out := make([]Post, 0, len(s.posts))
+	for _, p := range s.posts {
+		out = append(out, Post{
+			PublishID:      p.publishID,
+			OpenID:         p.openID,
+			Title:          p.title,
+			PrivacyLevel:   p.privacy,
+			Size:           p.size,
+			Received:       p.bytes,
+			ChunksReceived: p.received,
+			Status:         s.status(p, now),
+			PostID:         p.postIDText(),
+			Inits:          inits[key{p.openID, p.title, p.size}],
+		})
+	}
+	return out
+}
+
+func (p *post) postIDText() string {
+	if p.postID == 0 {
+		return ""
+	}
+	return strconv.FormatInt(p.postID, 10)
+}
+
+// status is p's status at now, deciding the outcome once processing is
+// over. FILE_UPLOAD posts stay PROCESSING_UPLOAD until then (TikTok's
+// PROCESSING_DOWNLOAD is for PULL_FROM_URL only). Called with s.mu held.
+func (s *Server) status(p *post, now time.Time) string {
+	if p.final != "" {
+		return p.final
+	}
+	if p.received < p.count || now.Before(p.uploadedAt.Add(s.opts.ProcessingDelay)) {
+		return StatusProcessingUpload
+	}
+	if p.failReason != "" {
+		p.final = StatusFailed
+	} else {
+		p.final = StatusPublishComplete
+		p.postID = firstPostID + s.seq.Add(1)
+	}
+	return p.final
+}
+
+// creatorFor is the account's creator info. Called with s.mu held.
+func (s *Server) creatorFor(openID string) tiktok.CreatorInfo {
+	if ci, ok := s.creators[openID]; ok {
+		return ci
+	}
+	id := s.identity(openID)
+	return tiktok.CreatorInfo{
+		CreatorUsername:         id.openID,
+		CreatorNickname:         id.displayName,
+		CreatorAvatarURL:        s.avatarURL(id.openID),
+		PrivacyLevelOptions:     defaultPrivacy,
+		MaxVideoPostDurationSec: 600,
+	}
+}
+
+// readJSON reads a small JSON body into v; false when it is not JSON.
+func readJSON(r *http.Request, v any) bool {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return false
+	}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		raw = []byte("{}")
+	}
+	return json.Unmarshal(raw, v) == nil
+}
+
+// creatorInfo is POST /v2/post/publish/creator_info/query/.
+func (s *Server) creatorInfo(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.apiError(w, http.StatusMethodNotAllowed, "invalid_param", "method must be POST")
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, _, ok := s.authenticate(w, r, "video.publish")
+	if !ok {
+		return
+	}
+	ci := s.creatorFor(g.openID)
+	options := ci.PrivacyLevelOptions
+	if options == nil {
+		options = []string{}
+	}
+	s.apiData(w, map[string]any{
+		"creator_avatar_url":          ci.CreatorAvatarURL,
+		"creator_username":            ci.CreatorUsername,
+		"creator_nickname":            ci.CreatorNickname,
+		"privacy_level_options":       options,
+		"comment_disabled":            ci.CommentDisabled,
+		"duet_disabled":               ci.DuetDisabled,
+		"stitch_disabled":             ci.StitchDisabled,
+		"max_video_post_duration_sec": ci.MaxVideoPostDurationSec,
+	})
+}
+
+// initRequest is the body of /v2/post/publish/video/init/.
+type initRequest struct {
+	PostInfo *struct {
+		Title        string `json:"title"`
+		PrivacyLevel string `json:"privacy_level"`
+	} `json:"post_info"`
+	SourceInfo *struct {
+		Source          string `json:"source"`
+		VideoSize       int64  `json:"video_size"`
+		ChunkSize       int64  `json:"chunk_size"`
+		TotalChunkCount int64  `json:"total_chunk_count"`
+	} `json:"source_info"`
+}
+
+// checkPlan applies TikTok's chunk rules, returning what is wrong or "".
+func checkPlan(size, chunk, count int64) string {
+	switch {
+	case size <= 0:
+		return "source_info.video_size must be positive"
+	case chunk <= 0 || count <= 0:
+		return "source_info.chunk_size and total_chunk_count must be positive"
+	case size < minChunk:
+		if chunk != size || count != 1 {
+			return "a video under 5 MB must be uploaded whole: chunk_size must equal video_size and total_chunk_count must be 1"
+		}
+		return ""
+	case chunk < minChunk || chunk > maxChunk:
+		return fmt.Sprintf("chunk_size %d is not between 5 MB (%d) and 64 MB (%d)", chunk, minChunk, maxChunk)
+	case count != size/chunk:
+		return fmt.Sprintf("total_chunk_count %d is not floor(video_size / chunk_size) = %d", count, size/chunk)
+	case count > maxChunks:
+		return fmt.Sprintf("total_chunk_count %d exceeds %d", count, maxChunks)
+	case size > maxChunk && count < 2:
+		return "a video over 64 MB must be uploaded in several chunks"
+	case size-(count-1)*chunk > maxFinalChunk:
+		return fmt.Sprintf("the final chunk of %d bytes exceeds 128 MB (%d)", size-(count-1)*chunk, maxFinalChunk)
+	}
+	return ""
+}
+
+// initVideo is POST /v2/post/publish/video/init/ with source FILE_UPLOAD.
+func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.apiError(w, http.StatusMethodNotAllowed, "invalid_param", "method must be POST")
+		return
+	}
+	var req initRequest
+	parsed := readJSON(r, &req)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, _, ok := s.authenticate(w, r, "video.publish")
+	if !ok {
+		return
+	}
+	bad := func(msg string) { s.apiError(w, http.StatusBadRequest, "invalid_param", msg) }
+	switch {
+	case !parsed:
+		bad("request body is not valid JSON")
+		return
+	case req.PostInfo == nil:
+		bad("post_info is required")
+		return
+	case req.SourceInfo == nil:
+		bad("source_info is required")
+		return
+	case req.SourceInfo.Source == "PULL_FROM_URL":
+		s.apiError(w, http.StatusForbidden, "url_ownership_unverified", "no URL prefix is verified for this app in the sandbox")
+		return
+	case req.SourceInfo.Source != "FILE_UPLOAD":
+		bad("source_info.source must be FILE_UPLOAD or PULL_FROM_URL")
+		return
+	case len(utf16.Encode([]rune(req.PostInfo.Title))) > maxTitle:
+		bad("post_info.title is longer than 2200 UTF-16 runes")
+		return
+	}
+	si := req.SourceInfo
+	if msg := checkPlan(si.VideoSize, si.ChunkSize, si.TotalChunkCount); msg != "" {
+		bad(msg)
+		return
+	}
+	ci := s.creatorFor(g.openID)
+	allowed := false
+	for _, o := range ci.PrivacyLevelOptions {
+		allowed = allowed || o == req.PostInfo.PrivacyLevel
+	}
+	if req.PostInfo.PrivacyLevel == "" || !allowed {
+		s.apiError(w, http.StatusForbidden, "privacy_level_option_mismatch",
+			fmt.Sprintf("privacy_level %q is not among the creator's privacy_level_options %v", req.PostInfo.PrivacyLevel, ci.PrivacyLevelOptions))
+		return
+	}
+	p := &post{
+		publishID:   fmt.Sprintf("v_pub_file~v2-1.%d", firstPostID+s.seq.Add(1)),
+		openID:      g.openID,
+		title:       req.PostInfo.Title,
+		privacy:     req.PostInfo.PrivacyLevel,
+		uploadToken: randomToken(""),
+		size:        si.VideoSize,
+		chunkSize:   si.ChunkSize,
+		count:       int(si.TotalChunkCount),
+		initAt:      s.now(),
+	}
+	s.posts = append(s.posts, p)
+	s.postByID[p.publishID] = p
+	s.apiData(w, map[string]string{
+		"publish_id": p.publishID,
+		"upload_url": s.base + UploadPath + url.PathEscape(p.publishID) + "?upload_token=" + url.QueryEscape(p.uploadToken),
+	})
+}
+
+// parseContentRange reads "bytes first-last/total".
+func parseContentRange(h string) (first, last, total int64, ok bool) {
+	rest, found := strings.CutPrefix(h, "bytes ")
+	if !found {
+		return 0, 0, 0, false
+	}
+	span, tot, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, 0, false
+	}
+	a, b, found := strings.Cut(span, "-")
+	if !found {
+		return 0, 0, 0, false
+	}
+	var err1, err2, err3 error
+	first, err1 = strconv.ParseInt(a, 10, 64)
+	last, err2 = strconv.ParseInt(b, 10, 64)
+	total, err3 = strconv.ParseInt(tot, 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || total <= last {
+		return 0, 0, 0, false
+	}
+	return first, last, total, true
+}
+
+// upload is PUT on an upload_url: one chunk, in order, its Content-Range on
+// the chunk boundaries declared at init. It answers 206 while chunks are
+// missing and 201 once all arrived; a chunk already received is accepted
+// again (206, or 201 when complete) so that a resumed upload works.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, publishID string) {
+	if r.Method != http.MethodPut {
+		s.apiError(w, http.StatusMethodNotAllowed, "invalid_param", "method must be PUT")
+		return
+	}
+	// Read the whole body before answering, so that the answer reaches
+	// a client still sending it.
+	n, readErr := io.Copy(io.Discard, io.LimitReader(r.Body, maxFinalChunk+1))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.postByID[publishID]
+	if p == nil || subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("upload_token")), []byte(p.uploadToken)) != 1 {
+		s.apiError(w, http.StatusNotFound, "upload_not_found", "no upload task for this upload_url")
+		return
+	}
+	now := s.now()
+	if p.received < p.count && !now.Before(p.initAt.Add(uploadURLTTL)) {
+		s.apiError(w, http.StatusForbidden, "upload_url_expired", "the upload_url has expired")
+		return
+	}
+	bad := func(msg string) { s.apiError(w, http.StatusBadRequest, "invalid_param", msg) }
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); !uploadTypes[mt] {
+		bad("Content-Type must be video/mp4, video/quicktime or video/webm")
+		return
+	}
+	first, last, total, ok := parseContentRange(r.Header.Get("Content-Range"))
+	switch {
+	case !ok:
+		bad("Content-Range must be bytes {first}-{last}/{total}")
+		return
+	case total != p.size:
+		bad(fmt.Sprintf("Content-Range total %d is not the video_size %d", total, p.size))
+		return
+	case r.ContentLength != last-first+1:
+		bad(fmt.Sprintf("Content-Length %d does not match Content-Range %d-%d", r.ContentLength, first, last))
+		return
+	case readErr != nil || n != r.ContentLength:
+		bad("the body is not Content-Length bytes long")
+		return
+	}
+	idx := first / p.chunkSize
+	end := (idx+1)*p.chunkSize - 1
+	if idx == int64(p.count-1) {
+		end = p.size - 1
+	}
+	switch {
+	case first%p.chunkSize != 0 || idx >= int64(p.count) || last != end:
+		s.rangeError(w, p, fmt.Sprintf("bytes %d-%d are not a chunk of this upload", first, last))
+		return
+	case idx > int64(p.received):
+		s.rangeError(w, p, fmt.Sprintf("chunk %d sent before chunk %d", idx, p.received))
+		return
+	case idx == int64(p.received):
+		p.received++
+		p.bytes += n
+		if p.received == p.count {
+			p.uploadedAt = now
+			if reason, ok := s.failProcess[p.openID]; ok {
+				p.failReason = reason
+				delete(s.failProcess, p.openID)
+			}
+		}
+	}
+	w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", p.bytes-1, p.size))
+	if p.received == p.count {
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusPartialContent)
+}
+
+// rangeError answers 416 with the progress so far. Called with s.mu held.
+func (s *Server) rangeError(w http.ResponseWriter, p *post, msg string) {
+	if p.bytes > 0 {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", p.bytes-1, p.size))
+	}
+	s.apiError(w, http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", msg)
+}
+
+// fetchStatus is POST /v2/post/publish/status/fetch/, limited to 30
+// requests a minute per access token.
+func (s *Server) fetchStatus(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.apiError(w, http.StatusMethodNotAllowed, "invalid_param", "method must be POST")
+		return
+	}
+	var req struct {
+		PublishID string `json:"publish_id"`
+	}
+	parsed := readJSON(r, &req)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, tok, ok := s.authenticate(w, r, "video.publish", "video.upload")
+	if !ok {
+		return
+	}
+	now := s.now()
+	calls := s.statusCalls[tok][:0]
+	for _, t := range s.statusCalls[tok] {
+		if now.Sub(t) < time.Minute {
+			calls = append(calls, t)
+		}
+	}
+	if len(calls) >= statusPerMinute {
+		s.statusCalls[tok] = calls
+		s.apiError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Your request is blocked due to exceeding the API rate limit.")
+		return
+	}
+	s.statusCalls[tok] = append(calls, now)
+	if !parsed || req.PublishID == "" {
+		s.apiError(w, http.StatusBadRequest, "invalid_param", "publish_id is required")
+		return
+	}
+	p := s.postByID[req.PublishID]
+	switch {
+	case p == nil:
+		s.apiError(w, http.StatusBadRequest, "invalid_publish_id", "The publish_id does not exist.")
+		return
+	case p.openID != g.openID:
+		s.apiError(w, http.StatusBadRequest, "token_not_authorized_for_specified_publish_id", "The access_token does not have authorization for this publish_id.")
+		return
+	}
+	status := s.status(p, now)
+	ids := []int64{}
+	if status == StatusPublishComplete && p.privacy == "PUBLIC_TO_EVERYONE" {
+		ids = append(ids, p.postID)
+	}
+	data := map[string]any{
+		"status":                      status,
+		"publicaly_available_post_id": ids, // sic: TikTok's spelling
+		"uploaded_bytes":              p.bytes,
+	}
+	if status == StatusFailed {
+		data["fail_reason"] = p.failReason
+	}
+	s.apiData(w, data)
+}
