@@ -74,6 +74,68 @@ CREATE TABLE channels (
 );
 CREATE UNIQUE INDEX channels_owner_key ON channels (user_id, platform, external_id);
 `},
+	{2, "publishing", `
+ALTER TABLE channels ADD COLUMN access_token_sealed TEXT;
+ALTER TABLE channels ADD COLUMN refresh_token_sealed TEXT;
+ALTER TABLE channels ADD COLUMN access_expires_at {{ts}};
+ALTER TABLE channels ADD COLUMN refresh_expires_at {{ts}};
+ALTER TABLE channels ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE channels ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
+CREATE INDEX channels_user_id_idx ON channels (user_id);
+
+CREATE TABLE uploads (
+	id           TEXT PRIMARY KEY,
+	user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	blob_key     TEXT NOT NULL,
+	size         {{bigint}} NOT NULL,
+	content_type TEXT NOT NULL,
+	duration_ms  {{bigint}},
+	created_at   {{ts}} NOT NULL,
+	expires_at   {{ts}} NOT NULL,
+	deleted_at   {{ts}}
+);
+CREATE INDEX uploads_user_id_idx ON uploads (user_id);
+
+CREATE TABLE posts (
+	id                TEXT PRIMARY KEY,
+	user_id           TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	channel_id        TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+	upload_id         TEXT NOT NULL,
+	platform          TEXT NOT NULL,
+	caption           TEXT NOT NULL DEFAULT '',
+	privacy           TEXT NOT NULL,
+	allow_comment     BOOLEAN NOT NULL DEFAULT FALSE,
+	allow_duet        BOOLEAN NOT NULL DEFAULT FALSE,
+	allow_stitch      BOOLEAN NOT NULL DEFAULT FALSE,
+	scheduled_at      {{ts}} NOT NULL,
+	timezone          TEXT NOT NULL DEFAULT 'UTC',
+	status            TEXT NOT NULL,
+	attempt           INTEGER NOT NULL DEFAULT 1,
+	publish_id        TEXT NOT NULL DEFAULT '',
+	upload_session    TEXT NOT NULL DEFAULT '',
+	platform_post_id  TEXT NOT NULL DEFAULT '',
+	public_url        TEXT NOT NULL DEFAULT '',
+	failure_reason    TEXT NOT NULL DEFAULT '',
+	idempotency_key   TEXT,
+	request_hash      TEXT NOT NULL DEFAULT '',
+	created_at        {{ts}} NOT NULL,
+	updated_at        {{ts}} NOT NULL,
+	published_at      {{ts}}
+);
+CREATE UNIQUE INDEX posts_idempotency_key ON posts (user_id, idempotency_key);
+CREATE INDEX posts_user_id_idx ON posts (user_id, id);
+CREATE INDEX posts_channel_id_idx ON posts (channel_id);
+CREATE INDEX posts_publish_id_idx ON posts (publish_id);
+
+CREATE TABLE post_events (
+	id       TEXT PRIMARY KEY,
+	post_id  TEXT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+	status   TEXT NOT NULL,
+	detail   TEXT NOT NULL DEFAULT '',
+	at       {{ts}} NOT NULL
+);
+CREATE INDEX post_events_post_id_idx ON post_events (post_id, at);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -77,28 +77,3 @@ func (s *Store) RevokeAccessToken(ctx context.Context, userID, id string, at tim
 	}
 	return nil
 }
-
-// Channel is a connected TikTok or YouTube channel (policy 000 section 2.2).
-type Channel struct {
-	ID             string
-	UserID         string
-	Platform       string
-	ExternalID     string
-	DisplayName    string
-	AvatarURL      string
-	Status         string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	DisconnectedAt *time.Time
-}
-
-// ConnectedPlatforms lists the platforms on which the user has an active channel.
-func (s *Store) ConnectedPlatforms(ctx context.Context, userID string) ([]string, error) {
-	var out []string
-	err := s.db.WithContext(ctx).Model(&Channel{}).Distinct("platform").
-		Where("user_id = ? AND status = ?", userID, "active").Order("platform").Pluck("platform", &out).Error
-	if err != nil {
-		return nil, fmt.Errorf("connected platforms: %w", err)
-	}
-	return out, nil
-}

@@ -207,7 +207,16 @@ func (s *Store) PurgeUser(ctx context.Context, id string) error {
 		if u.ClosedAt == nil {
 			return fmt.Errorf("purge user %s: account is not closed", id)
 		}
-		for _, model := range []any{&Session{}, &AccessToken{}, &Channel{}} {
+		var postIDs []string
+		if err := tx.Model(&Post{}).Where("user_id = ?", id).Pluck("id", &postIDs).Error; err != nil {
+			return fmt.Errorf("purge user %s: %w", id, err)
+		}
+		if len(postIDs) > 0 {
+			if err := tx.Where("post_id IN ?", postIDs).Delete(&PostEvent{}).Error; err != nil {
+				return fmt.Errorf("purge user %s: %w", id, err)
+			}
+		}
+		for _, model := range []any{&Session{}, &AccessToken{}, &Post{}, &Upload{}, &Channel{}} {
 			if err := tx.Where("user_id = ?", id).Delete(model).Error; err != nil {
 				return fmt.Errorf("purge user %s: %w", id, err)
 			}

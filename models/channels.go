@@ -1,0 +1,193 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Channel statuses.
+const (
+	ChannelActive         = "active"
+	ChannelReauthRequired = "reauth_required"
+	ChannelDisconnected   = "disconnected"
+)
+
+// Platforms a channel can be on.
+const (
+	TikTok  = "tiktok"
+	YouTube = "youtube"
+)
+
+// Channel is a connected TikTok or YouTube channel (policy 000 section 2.2).
+// Its tokens are sealed by the vault (policy 000 section 2.3).
+type Channel struct {
+	ID                 string
+	UserID             string
+	Platform           string
+	ExternalID         string
+	DisplayName        string
+	AvatarURL          string
+	Status             string
+	StatusReason       string
+	AccessTokenSealed  *string
+	RefreshTokenSealed *string
+	AccessExpiresAt    *time.Time
+	RefreshExpiresAt   *time.Time
+	Scope              string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	DisconnectedAt     *time.Time
+}
+
+// ConnectedPlatforms lists the platforms on which the user has an active channel.
+func (s *Store) ConnectedPlatforms(ctx context.Context, userID string) ([]string, error) {
+	var out []string
+	err := s.db.WithContext(ctx).Model(&Channel{}).Distinct("platform").
+		Where("user_id = ? AND status = ?", userID, ChannelActive).Order("platform").Pluck("platform", &out).Error
+	if err != nil {
+		return nil, fmt.Errorf("connected platforms: %w", err)
+	}
+	return out, nil
+}
+
+// UpsertChannel stores a (re)connected channel keyed by owner, platform and
+// external ID, and returns it with its ID. Reconnecting reactivates it.
+func (s *Store) UpsertChannel(ctx context.Context, ch *Channel) error {
+	now := s.now()
+	if ch.ID == "" {
+		ch.ID = NewID()
+	}
+	ch.CreatedAt, ch.UpdatedAt, ch.Status, ch.StatusReason, ch.DisconnectedAt = now, now, ChannelActive, "", nil
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "user_id"}, {Name: "platform"}, {Name: "external_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"display_name", "avatar_url", "status", "status_reason",
+			"access_token_sealed", "refresh_token_sealed", "access_expires_at", "refresh_expires_at", "scope",
+			"updated_at", "disconnected_at"}),
+	}).Create(ch).Error
+	if err != nil {
+		return fmt.Errorf("upsert channel: %w", translate(err))
+	}
+	got, err := s.channelByKey(ctx, ch.UserID, ch.Platform, ch.ExternalID)
+	if err != nil {
+		return err
+	}
+	*ch = got
+	return nil
+}
+
+func (s *Store) channelByKey(ctx context.Context, userID, platform, externalID string) (Channel, error) {
+	var ch Channel
+	err := s.db.WithContext(ctx).Where("user_id = ? AND platform = ? AND external_id = ?", userID, platform, externalID).Take(&ch).Error
+	if err != nil {
+		return Channel{}, fmt.Errorf("channel: %w", translate(err))
+	}
+	return ch, nil
+}
+
+// ChannelByID loads a channel by ID alone; for workers, never for handlers.
+func (s *Store) ChannelByID(ctx context.Context, id string) (Channel, error) {
+	var ch Channel
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&ch).Error; err != nil {
+		return Channel{}, fmt.Errorf("channel %s: %w", id, translate(err))
+	}
+	return ch, nil
+}
+
+// UserChannel loads one of the user's channels; another user's is ErrNotFound.
+func (s *Store) UserChannel(ctx context.Context, userID, id string) (Channel, error) {
+	var ch Channel
+	if err := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).Take(&ch).Error; err != nil {
+		return Channel{}, fmt.Errorf("channel %s: %w", id, translate(err))
+	}
+	return ch, nil
+}
+
+// UserChannels lists the user's channels that are not disconnected.
+func (s *Store) UserChannels(ctx context.Context, userID string) ([]Channel, error) {
+	var out []Channel
+	err := s.db.WithContext(ctx).Where("user_id = ? AND status <> ?", userID, ChannelDisconnected).Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list channels: %w", err)
+	}
+	return out, nil
+}
+
+// ChannelTokens are new sealed tokens of a channel.
+type ChannelTokens struct {
+	AccessSealed     string
+	RefreshSealed    string
+	AccessExpiresAt  time.Time
+	RefreshExpiresAt *time.Time
+}
+
+// StoreChannelTokens replaces a channel's tokens in one write, so a rotated
+// refresh token is stored in the same step that drops the old one.
+func (s *Store) StoreChannelTokens(ctx context.Context, id string, t ChannelTokens) error {
+	fields := map[string]any{
+		"access_token_sealed": t.AccessSealed, "refresh_token_sealed": t.RefreshSealed,
+		"access_expires_at": t.AccessExpiresAt.UTC(), "updated_at": s.now(),
+	}
+	if t.RefreshExpiresAt != nil {
+		fields["refresh_expires_at"] = t.RefreshExpiresAt.UTC()
+	}
+	res := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ? AND status = ?", id, ChannelActive).Updates(fields)
+	if res.Error != nil {
+		return fmt.Errorf("store tokens: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store tokens of channel %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SetChannelStatus moves a channel to a status, and for anything but
+// active deletes its tokens at once.
+func (s *Store) SetChannelStatus(ctx context.Context, id, status, reason string) error {
+	fields := map[string]any{"status": status, "status_reason": reason, "updated_at": s.now()}
+	if status != ChannelActive {
+		fields["access_token_sealed"] = gorm.Expr("NULL")
+		fields["refresh_token_sealed"] = gorm.Expr("NULL")
+		fields["access_expires_at"] = gorm.Expr("NULL")
+		fields["refresh_expires_at"] = gorm.Expr("NULL")
+	}
+	if status == ChannelDisconnected {
+		fields["disconnected_at"] = s.now()
+	}
+	if err := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ?", id).Updates(fields).Error; err != nil {
+		return fmt.Errorf("set channel status: %w", err)
+	}
+	return nil
+}
+
+// SealedChannelTokens lists every channel holding tokens, for key rotation.
+func (s *Store) SealedChannelTokens(ctx context.Context) ([]Channel, error) {
+	var out []Channel
+	if err := s.db.WithContext(ctx).Where("access_token_sealed IS NOT NULL OR refresh_token_sealed IS NOT NULL").Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list sealed tokens: %w", err)
+	}
+	return out, nil
+}
+
+// ResealChannelTokens swaps sealed values only if they are unchanged since
+// they were read, so a rotation never overwrites a concurrent refresh.
+func (s *Store) ResealChannelTokens(ctx context.Context, id string, oldAccess, oldRefresh, newAccess, newRefresh *string) (bool, error) {
+	q := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ?", id)
+	q = whereNullable(q, "access_token_sealed", oldAccess)
+	q = whereNullable(q, "refresh_token_sealed", oldRefresh)
+	res := q.Updates(map[string]any{"access_token_sealed": newAccess, "refresh_token_sealed": newRefresh})
+	if res.Error != nil {
+		return false, fmt.Errorf("reseal tokens: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+func whereNullable(q *gorm.DB, col string, v *string) *gorm.DB {
+	if v == nil {
+		return q.Where(col + " IS NULL")
+	}
+	return q.Where(col+" = ?", *v)
+}

@@ -1,0 +1,231 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Post statuses.
+const (
+	PostScheduled  = "scheduled"
+	PostPublishing = "publishing"
+	PostProcessing = "processing"
+	PostPublished  = "published"
+	PostFailed     = "failed"
+	PostCancelled  = "cancelled"
+)
+
+// Post is a scheduled publication on one channel (policy 000 section 2.7).
+type Post struct {
+	ID           string
+	UserID       string
+	ChannelID    string
+	UploadID     string
+	Platform     string
+	Caption      string
+	Privacy      string
+	AllowComment bool
+	AllowDuet    bool
+	AllowStitch  bool
+	ScheduledAt  time.Time
+	Timezone     string
+	Status       string
+	Attempt      int
+	PublishID    string
+	// UploadSession is the platform upload session (JSON) of the current
+	// attempt, so that a retried upload resumes instead of starting over.
+	UploadSession  string
+	PlatformPostID string
+	PublicURL      string
+	FailureReason  string
+	IdempotencyKey *string
+	RequestHash    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	PublishedAt    *time.Time
+}
+
+// PostEvent is one entry of a post's status history.
+type PostEvent struct {
+	ID     string
+	PostID string
+	Status string
+	Detail string
+	At     time.Time
+}
+
+// CreatePost inserts a post with its first history entry. A reused
+// idempotency key is ErrConflict.
+func (s *Store) CreatePost(ctx context.Context, p *Post) error {
+	now := s.now()
+	if p.ID == "" {
+		p.ID = NewID()
+	}
+	p.CreatedAt, p.UpdatedAt, p.ScheduledAt = now, now, p.ScheduledAt.UTC()
+	if p.Attempt == 0 {
+		p.Attempt = 1
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(p).Error; err != nil {
+			return fmt.Errorf("create post: %w", translate(err))
+		}
+		ev := PostEvent{ID: NewID(), PostID: p.ID, Status: p.Status, Detail: "scheduled for " + p.ScheduledAt.Format(time.RFC3339), At: now}
+		if err := tx.Create(&ev).Error; err != nil {
+			return fmt.Errorf("create post event: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeletePost removes a post that never got going (its workflow could not start).
+func (s *Store) DeletePost(ctx context.Context, id string) error {
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Delete(&Post{}).Error; err != nil {
+		return fmt.Errorf("delete post: %w", err)
+	}
+	return nil
+}
+
+// PostByIdempotencyKey finds the user's post created with the key.
+func (s *Store) PostByIdempotencyKey(ctx context.Context, userID, key string) (Post, error) {
+	var p Post
+	if err := s.db.WithContext(ctx).Where("user_id = ? AND idempotency_key = ?", userID, key).Take(&p).Error; err != nil {
+		return Post{}, fmt.Errorf("post by idempotency key: %w", translate(err))
+	}
+	return p, nil
+}
+
+// UserPost loads one of the user's posts; another user's is ErrNotFound.
+func (s *Store) UserPost(ctx context.Context, userID, id string) (Post, error) {
+	var p Post
+	if err := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).Take(&p).Error; err != nil {
+		return Post{}, fmt.Errorf("post %s: %w", id, translate(err))
+	}
+	return p, nil
+}
+
+// PostByID loads a post; for workers and staff.
+func (s *Store) PostByID(ctx context.Context, id string) (Post, error) {
+	var p Post
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
+		return Post{}, fmt.Errorf("post %s: %w", id, translate(err))
+	}
+	return p, nil
+}
+
+// PostEvents returns a post's history, oldest first.
+func (s *Store) PostEvents(ctx context.Context, postID string) ([]PostEvent, error) {
+	var out []PostEvent
+	if err := s.db.WithContext(ctx).Where("post_id = ?", postID).Order("at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("post events: %w", err)
+	}
+	return out, nil
+}
+
+// PostFilter narrows a listing of a user's posts.
+type PostFilter struct {
+	Status    string
+	ChannelID string
+	// Before is the ID of the last post of the previous page (newest first).
+	Before string
+	Limit  int
+}
+
+// UserPosts lists the user's posts, newest first, one page at a time.
+func (s *Store) UserPosts(ctx context.Context, userID string, f PostFilter) ([]Post, error) {
+	q := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC")
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.ChannelID != "" {
+		q = q.Where("channel_id = ?", f.ChannelID)
+	}
+	if f.Before != "" {
+		q = q.Where("id < ?", f.Before)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	var out []Post
+	if err := q.Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list posts: %w", err)
+	}
+	return out, nil
+}
+
+// PostChange is a change of a post made by its workflow: the new status
+// (recorded in the history when it differs) and fields to set.
+type PostChange struct {
+	Status string
+	Detail string
+	// Fields are extra columns to set (caption, scheduled_at, publish_id...).
+	Fields map[string]any
+}
+
+// ApplyPostChange writes the change and, when the status changes or a
+// detail is given, appends to the history. Applying the same change twice
+// adds no second history entry.
+func (s *Store) ApplyPostChange(ctx context.Context, id string, ch PostChange) (Post, error) {
+	var out Post
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var p Post
+		if err := tx.Where("id = ?", id).Take(&p).Error; err != nil {
+			return fmt.Errorf("post %s: %w", id, translate(err))
+		}
+		now := s.now()
+		fields := map[string]any{"updated_at": now}
+		for k, v := range ch.Fields {
+			fields[k] = v
+		}
+		status := p.Status
+		if ch.Status != "" {
+			fields["status"] = ch.Status
+			status = ch.Status
+		}
+		if err := tx.Model(&Post{}).Where("id = ?", id).Updates(fields).Error; err != nil {
+			return fmt.Errorf("update post: %w", err)
+		}
+		if status != p.Status || ch.Detail != "" {
+			var last PostEvent
+			err := tx.Where("post_id = ?", id).Order("at DESC, id DESC").Take(&last).Error
+			if err != nil && translate(err) != ErrNotFound {
+				return fmt.Errorf("last post event: %w", err)
+			}
+			if err != nil || last.Status != status || last.Detail != ch.Detail {
+				ev := PostEvent{ID: NewID(), PostID: id, Status: status, Detail: ch.Detail, At: now}
+				if err := tx.Create(&ev).Error; err != nil {
+					return fmt.Errorf("create post event: %w", err)
+				}
+			}
+		}
+		return tx.Where("id = ?", id).Take(&out).Error
+	})
+	return out, err
+}
+
+// ScheduledPostsOfChannel lists the IDs of a channel's posts that have not
+// started publishing.
+func (s *Store) ScheduledPostsOfChannel(ctx context.Context, channelID string) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&Post{}).Where("channel_id = ? AND status = ?", channelID, PostScheduled).Order("id").Pluck("id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("scheduled posts of channel: %w", err)
+	}
+	return ids, nil
+}
+
+// DeletePostMetadata deletes a post and its history (retention, 90 days
+// after posting). Idempotent.
+func (s *Store) DeletePostMetadata(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("post_id = ?", id).Delete(&PostEvent{}).Error; err != nil {
+			return fmt.Errorf("delete post events: %w", err)
+		}
+		if err := tx.Where("id = ?", id).Delete(&Post{}).Error; err != nil {
+			return fmt.Errorf("delete post: %w", err)
+		}
+		return nil
+	})
+}
