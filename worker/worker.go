@@ -9,23 +9,55 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	accountsact "github.com/loomcast/loomcast/activities/accounts"
+	channelsact "github.com/loomcast/loomcast/activities/channels"
+	postingact "github.com/loomcast/loomcast/activities/posting"
+	"github.com/loomcast/loomcast/blob"
+	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/accounts"
+	"github.com/loomcast/loomcast/workflows/channels"
+	"github.com/loomcast/loomcast/workflows/posting"
+	"github.com/loomcast/loomcast/youtube"
 )
 
 // Deps are the dependencies of every activity.
 type Deps struct {
-	Store *models.Store
+	Store   *models.Store
+	Blob    blob.Store
+	Grants  *grants.Manager
+	TikTok  *tiktok.Client
+	YouTube *youtube.Client
 }
 
 // Register adds every workflow and activity to r.
 func Register(r sdkworker.Registry, d Deps) {
-	r.RegisterWorkflowWithOptions(accounts.AccountClosure, workflow.RegisterOptions{Name: "AccountClosure"})
+	wf := func(fn any, name string) { r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name}) }
+	act := func(fn any, name string) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 
+	wf(accounts.AccountClosure, "AccountClosure")
 	acc := &accountsact.Activities{Store: d.Store}
-	r.RegisterActivityWithOptions(acc.RecordAccountClosure, activity.RegisterOptions{Name: accounts.RecordAccountClosureActivity})
-	r.RegisterActivityWithOptions(acc.PurgeAccount, activity.RegisterOptions{Name: accounts.PurgeAccountActivity})
+	act(acc.RecordAccountClosure, accounts.RecordAccountClosureActivity)
+	act(acc.PurgeAccount, accounts.PurgeAccountActivity)
+
+	wf(posting.PublishPost, "PublishPost")
+	wf(posting.PostMetadataExpiry, posting.MetadataExpiryWorkflow)
+	wf(posting.UploadExpiry, "UploadExpiry")
+	pub := &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube}
+	act(pub.ApplyPostChange, posting.ApplyPostChangeActivity)
+	act(pub.CheckBeforePublish, posting.CheckBeforePublishAct)
+	act(pub.InitTikTokPost, posting.InitTikTokPostActivity)
+	act(pub.UploadTikTokChunks, posting.UploadTikTokActivity)
+	act(pub.FetchTikTokStatus, posting.FetchTikTokStatusAct)
+	act(pub.UploadYouTubeVideo, posting.UploadYouTubeActivity)
+	act(pub.DeleteUpload, posting.DeleteUploadActivity)
+	act(pub.DeletePostMetadata, posting.DeletePostMetadataAct)
+
+	wf(channels.TokenRefresh, "TokenRefresh")
+	ch := &channelsact.Activities{Grants: d.Grants}
+	act(ch.ChannelTokenState, channels.TokenStateActivity)
+	act(ch.RefreshChannelToken, channels.RefreshTokenActivity)
 }
 
 // New returns a worker on Loomcast's task queue with everything registered.

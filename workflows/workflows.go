@@ -34,6 +34,10 @@ func SearchAttributeTypes() map[string]enums.IndexedValueType {
 // Kinds of durable process.
 const (
 	KindAccountClosure = "account-closure"
+	KindPost           = "post"
+	KindPostExpiry     = "post-expiry"
+	KindUploadExpiry   = "upload-expiry"
+	KindTokenRefresh   = "token-refresh"
 )
 
 // SearchAttributes returns the attributes for a process of the given kind.

@@ -1,0 +1,55 @@
+// Package channels holds the activities of a channel's token refresh
+// process.
+package channels
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/models"
+	wf "github.com/loomcast/loomcast/workflows/channels"
+	"github.com/loomcast/loomcast/workflows/posting"
+)
+
+// Activities are the token refresh process's activities.
+type Activities struct {
+	Grants *grants.Manager
+}
+
+// ChannelTokenState reports whether the channel is active and when its
+// access token expires.
+func (a *Activities) ChannelTokenState(ctx context.Context, in wf.ChannelInput) (wf.TokenState, error) {
+	ch, err := a.Grants.Store.ChannelByID(ctx, in.ChannelID)
+	if errors.Is(err, models.ErrNotFound) {
+		return wf.TokenState{}, nil
+	}
+	if err != nil {
+		return wf.TokenState{}, err
+	}
+	if ch.Status != models.ChannelActive || ch.AccessExpiresAt == nil {
+		return wf.TokenState{}, nil
+	}
+	return wf.TokenState{Active: true, AccessExpiresAt: *ch.AccessExpiresAt}, nil
+}
+
+// RefreshChannelToken refreshes the token. A revoked grant is not an
+// error: the channel is marked and the state says it is no longer active.
+func (a *Activities) RefreshChannelToken(ctx context.Context, in wf.ChannelInput) (wf.TokenState, error) {
+	ch, err := a.Grants.Refresh(ctx, in.ChannelID)
+	switch {
+	case errors.Is(err, grants.ErrReauthRequired), errors.Is(err, models.ErrNotFound):
+		return wf.TokenState{}, nil
+	case err != nil:
+		return wf.TokenState{}, err
+	}
+	return wf.TokenState{Active: true, AccessExpiresAt: *ch.AccessExpiresAt}, nil
+}
+
+// Unusable is the non-retryable error activities raise for a channel that
+// must be reconnected before it can publish.
+func Unusable(ch string) error {
+	return temporal.NewNonRetryableApplicationError("the channel must be reconnected before it can publish: "+ch, posting.ErrTypeChannelUnusable, nil)
+}

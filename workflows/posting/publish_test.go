@@ -1,0 +1,322 @@
+package posting_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/loomcast/loomcast/workflows/posting"
+)
+
+// recorder stands in for the read model: it keeps what the workflow wrote.
+type recorder struct {
+	mu       sync.Mutex
+	statuses []string
+	details  []string
+	fields   map[string]any
+	deleted  []string
+}
+
+func (r *recorder) apply(_ context.Context, in posting.ApplyChangeInput) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in.Status != "" {
+		r.statuses = append(r.statuses, in.Status)
+	}
+	if in.Detail != "" {
+		r.details = append(r.details, in.Detail)
+	}
+	for k, v := range in.Fields {
+		r.fields[k] = v
+	}
+	return nil
+}
+
+func (r *recorder) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.statuses) == 0 {
+		return posting.StatusScheduled
+	}
+	return r.statuses[len(r.statuses)-1]
+}
+
+// newSuite returns a test suite that keeps the SDK's logs out of the output.
+func newSuite() *testsuite.WorkflowTestSuite {
+	s := &testsuite.WorkflowTestSuite{}
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return s
+}
+
+type harness struct {
+	env     *testsuite.TestWorkflowEnvironment
+	rec     *recorder
+	start   time.Time
+	inits   int
+	uploads int
+}
+
+// newHarness registers the workflows with stand-in activities that behave
+// like a cooperative TikTok: init, upload, then PUBLISH_COMPLETE on the
+// second status poll.
+func newHarness(t *testing.T) *harness {
+	env := newSuite().NewTestWorkflowEnvironment()
+	h := &harness{env: env, rec: &recorder{fields: map[string]any{}}, start: env.Now()}
+	env.RegisterWorkflowWithOptions(posting.PublishPost, workflow.RegisterOptions{Name: "PublishPost"})
+	env.RegisterWorkflowWithOptions(posting.PostMetadataExpiry, workflow.RegisterOptions{Name: posting.MetadataExpiryWorkflow})
+	env.RegisterWorkflowWithOptions(posting.UploadExpiry, workflow.RegisterOptions{Name: "UploadExpiry"})
+	reg := func(fn any, name string) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg(h.rec.apply, posting.ApplyPostChangeActivity)
+	reg(func(context.Context, posting.PostInput) error { return nil }, posting.CheckBeforePublishAct)
+	reg(func(context.Context, posting.PostInput) (posting.TikTokInit, error) {
+		h.inits++
+		return posting.TikTokInit{PublishID: "p_1", UploadURL: "https://upload", ChunkSize: 10, ChunkCount: 2}, nil
+	}, posting.InitTikTokPostActivity)
+	reg(func(context.Context, posting.TikTokUploadInput) error { h.uploads++; return nil }, posting.UploadTikTokActivity)
+	polls := 0
+	reg(func(context.Context, posting.PostInput) (posting.TikTokStatus, error) {
+		polls++
+		if polls < 2 {
+			return posting.TikTokStatus{Status: "PROCESSING_DOWNLOAD"}, nil
+		}
+		return posting.TikTokStatus{Status: "PUBLISH_COMPLETE", PublicPostIDs: []string{"7300000000000000001"}}, nil
+	}, posting.FetchTikTokStatusAct)
+	reg(func(context.Context, posting.PostInput) (posting.PublishedVideo, error) {
+		return posting.PublishedVideo{VideoID: "yt-video-1"}, nil
+	}, posting.UploadYouTubeActivity)
+	reg(func(_ context.Context, in posting.DeleteUploadInput) error {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		h.rec.deleted = append(h.rec.deleted, in.UploadID+": "+in.Reason)
+		return nil
+	}, posting.DeleteUploadActivity)
+	reg(func(context.Context, posting.PostInput) error { return nil }, posting.DeletePostMetadataAct)
+	return h
+}
+
+func (h *harness) input(platform string, in time.Duration) posting.PublishInput {
+	return posting.PublishInput{PostID: "post1", UserID: "u1", ChannelID: "c1", UploadID: "up1", Platform: platform,
+		ScheduledAt: h.start.Add(in), Attempt: 1}
+}
+
+type updateResult struct {
+	accepted, completed bool
+	err                 error
+}
+
+func (h *harness) update(name string, arg any) *updateResult {
+	res := &updateResult{}
+	h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnAccept:   func() { res.accepted = true },
+		OnReject:   func(err error) { res.err = err },
+		OnComplete: func(_ interface{}, err error) { res.completed, res.err = err == nil, err },
+	}, arg)
+	return res
+}
+
+func TestPublishesTikTokAtTheScheduledTime(t *testing.T) {
+	h := newHarness(t)
+	var statusAtHour *string
+	h.env.RegisterDelayedCallback(func() {
+		s := h.rec.last()
+		statusAtHour = &s
+	}, time.Hour-time.Second)
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var res posting.PublishResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+
+	require.Equal(t, posting.StatusPublished, res.Status)
+	require.Equal(t, "7300000000000000001", res.PlatformPostID)
+	require.Equal(t, posting.StatusScheduled, *statusAtHour, "nothing happens before the scheduled time")
+	require.Equal(t, []string{posting.StatusPublishing, posting.StatusProcessing, posting.StatusPublished}, h.rec.statuses)
+	require.Equal(t, 1, h.inits, "exactly one init")
+	require.Equal(t, []string{"up1: post published"}, h.rec.deleted, "the upload is deleted once published")
+}
+
+func TestRescheduleEditAndCancel(t *testing.T) {
+	t.Run("reschedule moves the publication", func(t *testing.T) {
+		h := newHarness(t)
+		var res *updateResult
+		h.env.RegisterDelayedCallback(func() {
+			res = h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(3 * time.Hour)})
+		}, 10*time.Minute)
+		var atTwoHours string
+		h.env.RegisterDelayedCallback(func() { atTwoHours = h.rec.last() }, 2*time.Hour)
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, time.Hour))
+		require.NoError(t, h.env.GetWorkflowError())
+		require.True(t, res.accepted && res.completed, "err: %v", res.err)
+		require.Equal(t, posting.StatusScheduled, atTwoHours, "the old time passes without publishing")
+		require.Equal(t, posting.StatusPublished, h.rec.last())
+		require.Contains(t, h.rec.details[0], "rescheduled to")
+	})
+
+	t.Run("reschedule earlier wakes the workflow", func(t *testing.T) {
+		h := newHarness(t)
+		h.env.RegisterDelayedCallback(func() {
+			h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(20 * time.Minute)})
+		}, 10*time.Minute)
+		var atHalfHour string
+		h.env.RegisterDelayedCallback(func() { atHalfHour = h.rec.last() }, 30*time.Minute)
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, 24*time.Hour))
+		require.NoError(t, h.env.GetWorkflowError())
+		require.Equal(t, posting.StatusPublished, atHalfHour)
+	})
+
+	t.Run("edit changes options while scheduled", func(t *testing.T) {
+		h := newHarness(t)
+		caption, privacy := "new caption", "SELF_ONLY"
+		var res *updateResult
+		h.env.RegisterDelayedCallback(func() {
+			res = h.update(posting.UpdateEdit, posting.EditRequest{Caption: &caption, Privacy: &privacy})
+		}, time.Minute)
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		require.NoError(t, h.env.GetWorkflowError())
+		require.True(t, res.completed, "err: %v", res.err)
+		require.Equal(t, "new caption", h.rec.fields["caption"])
+		require.Equal(t, "SELF_ONLY", h.rec.fields["privacy"])
+	})
+
+	t.Run("an empty edit is refused as invalid", func(t *testing.T) {
+		h := newHarness(t)
+		var res *updateResult
+		h.env.RegisterDelayedCallback(func() { res = h.update(posting.UpdateEdit, posting.EditRequest{}) }, time.Minute)
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		var appErr *temporal.ApplicationError
+		require.ErrorAs(t, res.err, &appErr)
+		require.Equal(t, posting.ErrTypeInvalid, appErr.Type())
+	})
+
+	t.Run("cancel ends the post without publishing", func(t *testing.T) {
+		h := newHarness(t)
+		var res *updateResult
+		h.env.RegisterDelayedCallback(func() {
+			res = h.update(posting.UpdateCancel, posting.CancelRequest{Reason: "changed my mind", By: "user"})
+		}, 30*time.Minute)
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		require.NoError(t, h.env.GetWorkflowError())
+		require.True(t, res.completed, "err: %v", res.err)
+		var out posting.PublishResult
+		require.NoError(t, h.env.GetWorkflowResult(&out))
+		require.Equal(t, posting.StatusCancelled, out.Status)
+		require.Equal(t, []string{posting.StatusCancelled}, h.rec.statuses)
+		require.Zero(t, h.inits)
+		require.Empty(t, h.rec.deleted, "a cancelled post's upload expires on its own timer")
+	})
+
+	t.Run("reschedule into the past is refused", func(t *testing.T) {
+		h := newHarness(t)
+		var res *updateResult
+		h.env.RegisterDelayedCallback(func() {
+			res = h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(-time.Hour)})
+		}, time.Minute)
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		require.False(t, res.accepted)
+		var appErr *temporal.ApplicationError
+		require.ErrorAs(t, res.err, &appErr)
+		require.Equal(t, posting.ErrTypeInvalid, appErr.Type())
+	})
+}
+
+func TestUpdatesAreRefusedOncePublishingStarted(t *testing.T) {
+	h := newHarness(t)
+	// Hold the upload so the workflow sits in "publishing".
+	h.env.OnActivity(posting.UploadTikTokActivity, mock.Anything, mock.Anything).After(10 * time.Minute).Return(nil)
+	results := map[string]*updateResult{}
+	h.env.RegisterDelayedCallback(func() {
+		results["cancel"] = h.update(posting.UpdateCancel, posting.CancelRequest{Reason: "too late", By: "user"})
+		caption := "late edit"
+		results["edit"] = h.update(posting.UpdateEdit, posting.EditRequest{Caption: &caption})
+		results["reschedule"] = h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(5 * time.Hour)})
+	}, time.Hour+time.Minute)
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+	require.NoError(t, h.env.GetWorkflowError())
+	for name, res := range results {
+		require.False(t, res.accepted, name)
+		var appErr *temporal.ApplicationError
+		require.ErrorAs(t, res.err, &appErr, name)
+		require.Equal(t, posting.ErrTypePublishingStarted, appErr.Type(), name)
+	}
+	require.Equal(t, posting.StatusPublished, h.rec.last())
+}
+
+func TestPermanentFailureIsShownToTheUser(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity(posting.InitTikTokPostActivity, mock.Anything, mock.Anything).Return(posting.TikTokInit{},
+		temporal.NewNonRetryableApplicationError("TikTok refused the post: spam_risk_too_many_posts (too many posts today)", posting.ErrTypePlatformRejected, nil))
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Minute))
+	require.NoError(t, h.env.GetWorkflowError())
+	var res posting.PublishResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, posting.StatusFailed, res.Status)
+	require.Contains(t, res.FailureReason, "spam_risk_too_many_posts")
+	require.Equal(t, res.FailureReason, h.rec.fields["failure_reason"])
+	require.Empty(t, h.rec.deleted)
+}
+
+func TestTikTokFailedStatusFailsThePost(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity(posting.FetchTikTokStatusAct, mock.Anything, mock.Anything).Return(
+		posting.TikTokStatus{Status: "FAILED", FailReason: "video_pull_failed"}, nil)
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Minute))
+	var res posting.PublishResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, posting.StatusFailed, res.Status)
+	require.Contains(t, res.FailureReason, "video_pull_failed")
+}
+
+func TestUploadDeletedAfter24HoursWhenUnpublished(t *testing.T) {
+	h := newHarness(t)
+	var before []string
+	h.env.RegisterDelayedCallback(func() {
+		h.rec.mu.Lock()
+		before = append([]string{}, h.rec.deleted...)
+		h.rec.mu.Unlock()
+	}, 24*time.Hour-time.Minute)
+	h.env.ExecuteWorkflow(posting.UploadExpiry, posting.UploadExpiryInput{UploadID: "up9", DueAt: h.start.Add(24 * time.Hour)})
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Empty(t, before, "kept until its 24 hours are over")
+	require.Equal(t, []string{"up9: 24 hours after upload"}, h.rec.deleted)
+	require.WithinDuration(t, h.start.Add(24*time.Hour), h.env.Now(), time.Minute)
+}
+
+func TestMetadataDeleted90DaysAfterPosting(t *testing.T) {
+	env := newSuite().NewTestWorkflowEnvironment()
+	start := env.Now()
+	deleted := false
+	env.RegisterWorkflowWithOptions(posting.PostMetadataExpiry, workflow.RegisterOptions{Name: posting.MetadataExpiryWorkflow})
+	env.RegisterActivityWithOptions(func(context.Context, posting.PostInput) error {
+		deleted = true
+		return nil
+	}, activity.RegisterOptions{Name: posting.DeletePostMetadataAct})
+	var deletedEarly bool
+	env.RegisterDelayedCallback(func() { deletedEarly = deleted }, posting.MetadataRetention-time.Minute)
+	env.ExecuteWorkflow(posting.PostMetadataExpiry, posting.MetadataExpiryInput{PostID: "p1", DueAt: start.Add(posting.MetadataRetention)})
+	require.NoError(t, env.GetWorkflowError())
+	require.False(t, deletedEarly, "kept for 90 days")
+	require.True(t, deleted)
+	require.WithinDuration(t, start.Add(90*24*time.Hour), env.Now(), time.Minute)
+}
+
+func TestPublishedPostStartsItsMetadataExpiry(t *testing.T) {
+	h := newHarness(t)
+	var expiry posting.MetadataExpiryInput
+	h.env.OnWorkflow(posting.MetadataExpiryWorkflow, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in posting.MetadataExpiryInput) error { expiry = in; return nil })
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, time.Hour))
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Equal(t, "post1", expiry.PostID)
+	require.WithinDuration(t, h.start.Add(time.Hour+posting.MetadataRetention), expiry.DueAt, time.Minute)
+}
