@@ -53,9 +53,42 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
 
+	// TokenKeys encrypt platform tokens at rest: "id:base64,id:base64",
+	// the first seals (see package vault).
+	TokenKeys string
+	// MaxUploadBytes caps a media upload.
+	MaxUploadBytes int64
+
 	Temporal Temporal
 	Google   Google
+	TikTok   TikTok
+	YouTube  YouTube
 }
+
+// TikTok holds the TikTok app's credentials. When ClientKey is empty the
+// dev command serves a local sandbox in place of TikTok.
+type TikTok struct {
+	ClientKey    string
+	ClientSecret string
+	AuthURL      string
+	APIBaseURL   string
+}
+
+// Sandbox reports whether TikTok runs against the local sandbox.
+func (t TikTok) Sandbox() bool { return t.ClientKey == "" }
+
+// YouTube holds the Google OAuth client used for YouTube channels. When
+// ClientID is empty the dev command serves a local sandbox.
+type YouTube struct {
+	ClientID     string
+	ClientSecret string
+	AuthURL      string
+	TokenURL     string
+	APIBaseURL   string
+}
+
+// Sandbox reports whether YouTube runs against the local sandbox.
+func (y YouTube) Sandbox() bool { return y.ClientID == "" }
 
 // Temporal is how to reach the Temporal cluster.
 type Temporal struct {
@@ -100,6 +133,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("temporal_namespace", c.Temporal.Namespace),
 		slog.Bool("temporal_tls", c.Temporal.TLS()),
 		slog.Bool("google_sandbox", c.Google.Sandbox()),
+		slog.Bool("tiktok_sandbox", c.TikTok.Sandbox()),
+		slog.Bool("youtube_sandbox", c.YouTube.Sandbox()),
 	)
 }
 
@@ -229,6 +264,33 @@ func Load(mode Mode, getenv Getenv) (*Config, error) {
 	}
 	if c.Google.Sandbox() && c.Production() && mode == ModeServe {
 		l.fail("GOOGLE_CLIENT_ID", "is required in production (the Google sandbox is for development only)")
+	}
+	c.TokenKeys = getenv("LOOMCAST_TOKEN_KEYS")
+	if c.TokenKeys == "" && (mode == ModeServe || mode == ModeWorker) {
+		l.fail("LOOMCAST_TOKEN_KEYS", "is required: id:base64key[,oldid:base64key] (make one with: loomcast keys generate)")
+	}
+	c.MaxUploadBytes = l.int64("LOOMCAST_MAX_UPLOAD_BYTES", 4<<30)
+	c.TikTok = TikTok{
+		ClientKey:    getenv("TIKTOK_CLIENT_KEY"),
+		ClientSecret: getenv("TIKTOK_CLIENT_SECRET"),
+		AuthURL:      l.str("TIKTOK_AUTH_URL", "https://www.tiktok.com/v2/auth/authorize/"),
+		APIBaseURL:   l.str("TIKTOK_API_URL", "https://open.tiktokapis.com"),
+	}
+	if c.TikTok.ClientKey != "" && c.TikTok.ClientSecret == "" {
+		l.fail("TIKTOK_CLIENT_SECRET", "is required when TIKTOK_CLIENT_KEY is set")
+	}
+	c.YouTube = YouTube{
+		ClientID:     l.str("YOUTUBE_CLIENT_ID", c.Google.ClientID),
+		ClientSecret: l.str("YOUTUBE_CLIENT_SECRET", c.Google.ClientSecret),
+		AuthURL:      c.Google.AuthURL,
+		TokenURL:     c.Google.TokenURL,
+		APIBaseURL:   l.str("YOUTUBE_API_URL", "https://youtube.googleapis.com/"),
+	}
+	if c.YouTube.ClientID != "" && c.YouTube.ClientSecret == "" {
+		l.fail("YOUTUBE_CLIENT_SECRET", "is required when YOUTUBE_CLIENT_ID is set")
+	}
+	if c.Production() && mode != ModeDev && mode != ModeMigrate && (c.TikTok.Sandbox() || c.YouTube.Sandbox()) {
+		l.fail("TIKTOK_CLIENT_KEY", "and YOUTUBE_CLIENT_ID (or GOOGLE_CLIENT_ID) are required in production: the platform sandboxes are for development only")
 	}
 	if err := errors.Join(l.errs...); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)

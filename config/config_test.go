@@ -45,6 +45,10 @@ func TestLoadNamesTheVariableAtFault(t *testing.T) {
 		{"bad proxies", ModeDev, map[string]string{"LOOMCAST_TRUSTED_PROXIES": "10.0.0.0/8, nonsense"}, "LOOMCAST_TRUSTED_PROXIES"},
 		{"bad log level", ModeDev, map[string]string{"LOOMCAST_LOG_LEVEL": "loud"}, "LOOMCAST_LOG_LEVEL"},
 		{"google secret missing", ModeDev, map[string]string{"GOOGLE_CLIENT_ID": "id"}, "GOOGLE_CLIENT_SECRET"},
+		{"serve needs token keys", ModeServe, map[string]string{"DATABASE_URL": "postgres://db"}, "LOOMCAST_TOKEN_KEYS"},
+		{"tiktok secret missing", ModeDev, map[string]string{"TIKTOK_CLIENT_KEY": "ck"}, "TIKTOK_CLIENT_SECRET"},
+		{"production needs real platforms", ModeWorker, map[string]string{"LOOMCAST_ENV": "production", "DATABASE_URL": "postgres://db", "LOOMCAST_TOKEN_KEYS": "k:x"}, "TIKTOK_CLIENT_KEY"},
+		{"bad upload limit", ModeDev, map[string]string{"LOOMCAST_MAX_UPLOAD_BYTES": "lots"}, "LOOMCAST_MAX_UPLOAD_BYTES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,12 +66,13 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 		"LOOMCAST_SESSION_KEY": key,
 		"GOOGLE_CLIENT_ID":     "client-id",
 		"GOOGLE_CLIENT_SECRET": "google-client-secret-value",
+		"LOOMCAST_TOKEN_KEYS":  "k1:dG9rZW4ta2V5LXNlY3JldC12YWx1ZS0wMTIzNDU2Nzg5YWI=",
 	}))
 	require.NoError(t, err)
 	var sb strings.Builder
 	slog.New(slog.NewJSONHandler(&sb, nil)).Info("config", slog.Any("config", c))
 	out := sb.String()
-	for _, secret := range []string{"hunter2-db-password", key, "google-client-secret-value", "super-secret"} {
+	for _, secret := range []string{"hunter2-db-password", key, "google-client-secret-value", "super-secret", "dG9rZW4ta2V5"} {
 		require.NotContains(t, out, secret)
 	}
 	require.Contains(t, out, "db:5432", "non-secret parts are still shown")

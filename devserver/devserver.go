@@ -158,8 +158,9 @@ func sqlConfig(o Options) (*config.SQL, error) {
 			"busy_timeout": "10000",
 			"synchronous":  "NORMAL",
 		}
-		// WAL lets readers run beside the one writer.
-		conf.MaxConns, conf.MaxIdleConns = 4, 4
+		// One connection: with several, WAL read transactions that turn into
+		// writes fail with SQLITE_BUSY_SNAPSHOT and are retried, adding latency.
+		conf.MaxConns, conf.MaxIdleConns = 1, 1
 		if _, err := os.Stat(o.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o700); err != nil {
 				return nil, fmt.Errorf("devserver: create data directory: %w", err)

@@ -103,13 +103,29 @@ func (s *Server) patchMe(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if p.SessionID != "" {
-		// The cookie carries the timezone: reissue it at once.
-		now := s.now()
-		s.setSessionCookie(c, sessionClaims{Subject: u.ID, SessionID: p.SessionID, Email: u.Email, Timezone: u.Timezone,
-			Platforms: platforms, IssuedAt: now.Unix(), ExpiresAt: now.Add(config.SessionIdle).Unix()})
+	// The cookie carries the timezone: reissue it at once.
+	if err := s.reissueSession(c); err != nil {
+		s.fail(c, err)
+		return
 	}
 	c.JSON(http.StatusOK, toProfile(u, platforms))
+}
+
+// reissueSession rewrites the session cookie with the user's current
+// email, timezone and connected platforms (policy 000 section 10.2).
+func (s *Server) reissueSession(c *gin.Context) error {
+	p := currentPrincipal(c)
+	if p == nil || p.SessionID == "" {
+		return nil
+	}
+	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	s.setSessionCookie(c, sessionClaims{Subject: p.User.ID, SessionID: p.SessionID, Email: p.User.Email, Timezone: p.User.Timezone,
+		Platforms: platforms, IssuedAt: now.Unix(), ExpiresAt: now.Add(config.SessionIdle).Unix()})
+	return nil
 }
 
 func validateAvatarURL(raw string) string {

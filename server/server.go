@@ -15,8 +15,12 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/google"
+	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/tiktok"
+	"github.com/loomcast/loomcast/youtube"
 )
 
 // Config is the part of the configuration the API needs.
@@ -38,6 +42,11 @@ type Config struct {
 	// SignUpsPerIP caps registrations per client address in an hour; 0
 	// means the default of 20.
 	SignUpsPerIP int
+	// MaxUploadBytes caps a media upload; 0 means 4 GiB.
+	MaxUploadBytes int64
+	// PlatformSandbox says TikTok and YouTube are local stand-ins; every
+	// response then carries X-Loomcast-Sandbox: true.
+	PlatformSandbox bool
 }
 
 // GoogleSignIn is what the API needs of Google sign-in.
@@ -54,6 +63,15 @@ type Deps struct {
 	Google   GoogleSignIn
 	// SandboxGoogle serves the local Google stand-in when Config.GoogleSandbox is set.
 	SandboxGoogle http.Handler
+	// Sandboxes are local platform stand-ins mounted under /sandbox/<name>.
+	Sandboxes map[string]http.Handler
+	// Blob stores uploads.
+	Blob blob.Store
+	// Grants opens and refreshes channel tokens.
+	Grants *grants.Manager
+	// TikTok and YouTube are the platform clients; nil turns a platform off.
+	TikTok  *tiktok.Client
+	YouTube *youtube.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -69,6 +87,10 @@ type Server struct {
 	now      func() time.Time
 	limits   *loginLimits
 	engine   *gin.Engine
+	blob     blob.Store
+	grants   *grants.Manager
+	tiktok   *tiktok.Client
+	youtube  *youtube.Client
 }
 
 // New builds the API and its routes.
@@ -82,6 +104,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 4 << 30
+	}
 	now := d.Now
 	if now == nil {
 		now = time.Now
@@ -94,9 +119,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 		google:   d.Google,
 		cookies:  cookies{key: cfg.SessionKey, production: cfg.Production},
 		now:      func() time.Time { return now().UTC() },
+		blob:     d.Blob,
+		grants:   d.Grants,
+		tiktok:   d.TikTok,
+		youtube:  d.YouTube,
 	}
 	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
-	engine, err := s.routes(d.SandboxGoogle)
+	engine, err := s.routes(d.SandboxGoogle, d.Sandboxes)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +136,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 // Handler returns the API as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-func (s *Server) routes(sandboxGoogle http.Handler) (*gin.Engine, error) {
+func (s *Server) routes(sandboxGoogle http.Handler, sandboxes map[string]http.Handler) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
@@ -116,6 +145,9 @@ func (s *Server) routes(sandboxGoogle http.Handler) (*gin.Engine, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.requestContext, s.recoverPanic, s.limitBody)
+	if s.cfg.PlatformSandbox {
+		r.Use(func(c *gin.Context) { c.Header("X-Loomcast-Sandbox", "true") })
+	}
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, errorf(CodeNotFound, "No route for %s %s.", c.Request.Method, c.Request.URL.Path))
 	})
@@ -143,14 +175,33 @@ func (s *Server) routes(sandboxGoogle http.Handler) (*gin.Engine, error) {
 	me.POST("/tokens", s.createToken)
 	me.GET("/tokens", s.listTokens)
 	me.DELETE("/tokens/:id", s.revokeToken)
+	me.GET("/channels", s.listChannels)
+	me.GET("/channels/:id/connect", s.connectChannel)
+	me.GET("/channels/:id/callback", s.channelCallback)
+	me.DELETE("/channels/:id", s.disconnectChannel)
+	me.GET("/channels/:id/creator-info", s.creatorInfo)
+	me.POST("/uploads", s.createUpload)
+	me.POST("/posts", s.createPost)
+	me.GET("/posts", s.listPosts)
+	me.GET("/posts/:id", s.getPost)
+	me.PATCH("/posts/:id", s.patchPost)
+	me.DELETE("/posts/:id", s.deletePost)
 
 	staff := v1.Group("/admin", s.requireUser, s.requireRole(models.RoleSupport, models.RolePrivacy, models.RoleAdmin))
 	staff.GET("/users", s.adminListUsers)
 	staff.GET("/users/:id", s.adminGetUser)
 	staff.PUT("/users/:id/role", s.requireRole(models.RoleAdmin), s.adminSetRole)
+	staff.GET("/users/:id/workflows", s.requireRole(models.RoleSupport), s.adminUserWorkflows)
+	staff.GET("/workflows/:workflow_id/history", s.requireRole(models.RoleSupport), s.adminWorkflowHistory)
+	staff.POST("/posts/:id/cancel", s.requireRole(models.RoleSupport), s.adminCancelPost)
+	staff.POST("/posts/:id/retry", s.requireRole(models.RoleSupport), s.adminRetryPost)
 
 	if s.cfg.GoogleSandbox && sandboxGoogle != nil {
 		r.Any("/sandbox/google/*path", gin.WrapH(http.StripPrefix("/sandbox/google", sandboxGoogle)))
+	}
+	for name, h := range sandboxes {
+		prefix := "/sandbox/" + name
+		r.Any(prefix+"/*path", gin.WrapH(http.StripPrefix(prefix, h)))
 	}
 	return r, nil
 }

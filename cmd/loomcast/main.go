@@ -6,6 +6,7 @@
 //	loomcast worker              the Temporal worker
 //	loomcast migrate             apply database migrations
 //	loomcast admin create-user   create a staff account (or change a user's role)
+//	loomcast keys generate|rotate  make a token key; re-encrypt tokens under the first key
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // IANA zones for timezone validation on any machine
 
 	"go.temporal.io/sdk/client"
@@ -50,6 +52,8 @@ commands:
   migrate                 apply database migrations
   admin create-user --email E --role R [--password-stdin]
                           create a staff account, or set the role of an existing one
+  keys generate           print a new token encryption key (id:base64)
+  keys rotate             re-encrypt every platform token under the first key of LOOMCAST_TOKEN_KEYS
 
 Configuration comes from environment variables; see README.md`
 
@@ -77,6 +81,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return runMigrate(ctx, stdout)
 	case "admin":
 		return runAdmin(ctx, args[1:], stdin, stdout)
+	case "keys":
+		return runKeys(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -140,14 +146,24 @@ func runDev(ctx context.Context) error {
 	}
 	defer tc.Close()
 
-	// Worker and API.
-	w := worker.New(tc, worker.Deps{Store: store})
+	// Platforms (sandboxes unless credentials are configured), worker and API.
+	keys := cfg.TokenKeys
+	if keys == "" {
+		if keys, err = devTokenKeys(filepath.Join(cfg.DataDir, "token.keys")); err != nil {
+			return err
+		}
+	}
+	pp, err := buildParts(cfg, store, keys, true, logger)
+	if err != nil {
+		return err
+	}
+	w := worker.New(tc, workerDeps(store, pp))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
 
-	sc, deps := serverParts(cfg, store, tc, logger)
+	sc, deps := serverParts(cfg, store, tc, logger, pp)
 	if cfg.Google.Sandbox() {
 		fake := googlefake.New("loomcast-sandbox", "loomcast-sandbox-secret")
 		deps.SandboxGoogle = fake.Handler()
@@ -184,7 +200,11 @@ func runServe(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	sc, deps := serverParts(cfg, store, tc, logger)
+	pp, err := buildParts(cfg, store, cfg.TokenKeys, true, logger)
+	if err != nil {
+		return err
+	}
+	sc, deps := serverParts(cfg, store, tc, logger, pp)
 	api, err := server.New(sc, deps)
 	if err != nil {
 		return err
@@ -210,7 +230,11 @@ func runWorker(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	w := worker.New(tc, worker.Deps{Store: store})
+	pp, err := buildParts(cfg, store, cfg.TokenKeys, false, logger)
+	if err != nil {
+		return err
+	}
+	w := worker.New(tc, workerDeps(store, pp))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -317,6 +341,43 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	return nil
 }
 
+// runKeys handles `keys generate` and `keys rotate`.
+func runKeys(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || (args[0] != "generate" && args[0] != "rotate") {
+		return errors.New("usage: loomcast keys generate | loomcast keys rotate")
+	}
+	if args[0] == "generate" {
+		fmt.Fprintln(stdout, newTokenKey(time.Now()))
+		return nil
+	}
+	cfg, err := config.Load(config.ModeDev, nil)
+	if err != nil {
+		return err
+	}
+	keys := cfg.TokenKeys
+	if keys == "" {
+		if keys, err = devTokenKeys(filepath.Join(cfg.DataDir, "token.keys")); err != nil {
+			return err
+		}
+	}
+	store, err := openChecked(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	pp, err := buildParts(cfg, store, keys, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	res, err := pp.grants.Reseal(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d channels under key %s; %d already were; %d changed meanwhile (already current)\n",
+		res.Resealed, pp.grants.Vault.CurrentKeyID(), res.Current, res.Skipped)
+	return nil
+}
+
 func readLine(r io.Reader) (string, error) {
 	var sb strings.Builder
 	buf := make([]byte, 1)
@@ -351,16 +412,23 @@ func openChecked(ctx context.Context, cfg *config.Config) (*models.Store, error)
 	return store, nil
 }
 
-func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logger *slog.Logger) (server.Config, server.Deps) {
+func workerDeps(store *models.Store, pp parts) worker.Deps {
+	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube}
+}
+
+func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logger *slog.Logger, pp parts) (server.Config, server.Deps) {
 	sc := server.Config{
-		Production:     cfg.Production(),
-		PublicURL:      cfg.PublicURL,
-		AppURL:         cfg.AppURL,
-		SessionKey:     cfg.SessionKey,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		TrustedProxies: cfg.TrustedProxies,
+		Production:      cfg.Production(),
+		PublicURL:       cfg.PublicURL,
+		AppURL:          cfg.AppURL,
+		SessionKey:      cfg.SessionKey,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		MaxUploadBytes:  cfg.MaxUploadBytes,
+		TrustedProxies:  cfg.TrustedProxies,
+		PlatformSandbox: pp.sandbox,
 	}
-	deps := server.Deps{Store: store, Temporal: tc, Logger: logger}
+	deps := server.Deps{Store: store, Temporal: tc, Logger: logger, Blob: pp.blob, Grants: pp.grants,
+		TikTok: pp.tiktok, YouTube: pp.youtube, Sandboxes: pp.sandboxes}
 	if !cfg.Google.Sandbox() {
 		deps.Google = google.New(cfg.Google.ClientID, cfg.Google.ClientSecret, cfg.PublicURL+"/v1/auth/google/callback",
 			google.Endpoints{AuthURL: cfg.Google.AuthURL, TokenURL: cfg.Google.TokenURL, UserInfoURL: cfg.Google.UserInfoURL})

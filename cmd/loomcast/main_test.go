@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,6 +22,7 @@ func TestSubcommands(t *testing.T) {
 	dbURL := "sqlite:" + filepath.Join(dir, "loomcast.db")
 	t.Setenv("DATABASE_URL", dbURL)
 	t.Setenv("LOOMCAST_DATA_DIR", dir)
+	t.Setenv("LOOMCAST_TOKEN_KEYS", newTokenKey(time.Now()))
 
 	t.Run("unknown command", func(t *testing.T) {
 		err := run(ctx, []string{"frobnicate"}, nil, &bytes.Buffer{})
@@ -33,7 +37,7 @@ func TestSubcommands(t *testing.T) {
 	t.Run("migrate", func(t *testing.T) {
 		var out bytes.Buffer
 		require.NoError(t, run(ctx, []string{"migrate"}, nil, &out))
-		require.Contains(t, out.String(), "applied migrations [1]")
+		require.Contains(t, out.String(), fmt.Sprintf("database is at version %d", models.LatestVersion()))
 		out.Reset()
 		require.NoError(t, run(ctx, []string{"migrate"}, nil, &out))
 		require.Contains(t, out.String(), "up to date")
@@ -60,6 +64,20 @@ func TestSubcommands(t *testing.T) {
 		u, err = store.UserByEmail(ctx, "boss@example.com")
 		require.NoError(t, err)
 		require.Equal(t, models.RoleSupport, u.Role)
+	})
+
+	t.Run("keys generate and rotate", func(t *testing.T) {
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, []string{"keys", "generate"}, nil, &out))
+		id, secret, ok := strings.Cut(strings.TrimSpace(out.String()), ":")
+		require.True(t, ok)
+		require.True(t, strings.HasPrefix(id, "k"))
+		raw, err := base64.StdEncoding.DecodeString(secret)
+		require.NoError(t, err)
+		require.Len(t, raw, 32)
+		out.Reset()
+		require.NoError(t, run(ctx, []string{"keys", "rotate"}, nil, &out))
+		require.Contains(t, out.String(), "re-encrypted 0 channels")
 	})
 
 	t.Run("admin create-user refuses a bad role and a weak password", func(t *testing.T) {

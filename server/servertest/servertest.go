@@ -27,13 +27,21 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/google"
 	googlefake "github.com/loomcast/loomcast/google/fake"
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/server"
+	"github.com/loomcast/loomcast/tiktok"
+	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
+	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/youtube"
+	youtubefake "github.com/loomcast/loomcast/youtube/fake"
 )
 
 // Clock is a settable clock shared by the API under test.
@@ -65,11 +73,20 @@ type Env struct {
 	HTTP     *httptest.Server
 	Clock    *Clock
 	Google   *googlefake.Server
+	temporal *temporaltest.TestServer
+	TikTok   *tiktokfake.Server
+	YouTube  *youtubefake.Server
+	Blob     *blob.Local
+	Grants   *grants.Manager
 }
 
 // Options tune an Env.
 type Options struct {
 	Production bool
+	// MaxUploadBytes caps uploads (0: the server's default).
+	MaxUploadBytes int64
+	// NoWorker leaves the worker to the test (see StartWorker).
+	NoWorker bool
 }
 
 // SessionKey is the signing key of every test env.
@@ -88,37 +105,92 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 		Namespace: ts.GetDefaultNamespace(), SearchAttributes: workflows.SearchAttributeTypes(),
 	})
 	require.NoError(t, err)
-	w := ts.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) { worker.Register(r, worker.Deps{Store: store}) })
-	t.Cleanup(w.Stop)
-
 	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
 	fake := googlefake.New("test-client", "test-secret")
 	googleSrv := httptest.NewServer(fake.Handler())
 	t.Cleanup(googleSrv.Close)
 
-	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake}
+	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake, temporal: ts}
+	env.startPlatforms(t, store)
+
 	// The handler is set once the server exists, since the OAuth redirect
 	// URI needs the server's address.
 	var handler http.Handler
 	env.HTTP = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(env.HTTP.Close)
 
+	// The platform clients need the API's address for their redirect URIs.
+	env.Grants.TikTok = tiktok.New(tiktok.Config{ClientKey: "tt-client", ClientSecret: "tt-secret",
+		RedirectURI: env.HTTP.URL + "/v1/channels/tiktok/callback", AuthURL: env.TikTok.AuthURL(), APIBaseURL: env.TikTok.APIBaseURL()})
+	env.Grants.YouTube = youtube.New(env.YouTube.Config(env.HTTP.URL + "/v1/channels/youtube/callback"))
 	api, err := server.New(server.Config{
-		Production: opts.Production,
-		PublicURL:  env.HTTP.URL,
-		AppURL:     env.HTTP.URL + "/v1/me",
-		SessionKey: SessionKey,
+		Production:      opts.Production,
+		PublicURL:       env.HTTP.URL,
+		AppURL:          env.HTTP.URL + "/v1/me",
+		SessionKey:      SessionKey,
+		MaxUploadBytes:  opts.MaxUploadBytes,
+		PlatformSandbox: true,
 	}, server.Deps{
 		Store:    store,
 		Temporal: tc,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Google:   google.New("test-client", "test-secret", env.HTTP.URL+"/v1/auth/google/callback", googlefake.Endpoints(googleSrv.URL)),
 		Now:      clock.Now,
+		Blob:     env.Blob,
+		Grants:   env.Grants,
+		TikTok:   env.Grants.TikTok,
+		YouTube:  env.Grants.YouTube,
 	})
 	require.NoError(t, err)
 	handler = api.Handler()
 	env.API = api
+	if !opts.NoWorker {
+		env.StartWorker(nil)
+	}
 	return env
+}
+
+// StartWorker starts a Loomcast worker; tiktokHTTP, when given, carries
+// its TikTok calls (to break them on purpose). The caller may stop it early.
+func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
+	tt := e.Grants.TikTok
+	if tiktokHTTP != nil {
+		tt = tiktok.New(tiktok.Config{ClientKey: "tt-client", ClientSecret: "tt-secret",
+			RedirectURI: e.HTTP.URL + "/v1/channels/tiktok/callback", AuthURL: e.TikTok.AuthURL(), APIBaseURL: e.TikTok.APIBaseURL(), HTTPClient: tiktokHTTP})
+	}
+	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
+		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube})
+	})
+	e.T.Cleanup(w.Stop)
+	return w
+}
+
+// lateHandler serves a handler set after its server started, for fakes that
+// must know their own URL.
+type lateHandler struct{ h http.Handler }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.h.ServeHTTP(w, r) }
+
+// TokenKey is the vault key of every test env.
+var TokenKey = vault.Key{ID: "test1", Secret: []byte("0123456789abcdef0123456789abcdef")}
+
+// startPlatforms runs the TikTok and YouTube fakes over HTTP and builds the
+// clients, the blob store and the token vault around them.
+func (e *Env) startPlatforms(t testing.TB, store *models.Store) {
+	ttHandler, ytHandler := &lateHandler{}, &lateHandler{}
+	ttSrv, ytSrv := httptest.NewServer(ttHandler), httptest.NewServer(ytHandler)
+	t.Cleanup(ttSrv.Close)
+	t.Cleanup(ytSrv.Close)
+	e.TikTok = tiktokfake.New(tiktokfake.Options{ClientKey: "tt-client", ClientSecret: "tt-secret", BaseURL: ttSrv.URL})
+	ttHandler.h = e.TikTok.Handler()
+	e.YouTube = youtubefake.New(youtubefake.Options{ClientID: "yt-client", ClientSecret: "yt-secret", BaseURL: ytSrv.URL})
+	ytHandler.h = e.YouTube.Handler()
+	b, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	e.Blob = b
+	ring, err := vault.New(TokenKey)
+	require.NoError(t, err)
+	e.Grants = &grants.Manager{Store: store, Vault: ring}
 }
 
 // Routes lists the API's routes.
@@ -278,4 +350,52 @@ func (c *Client) FollowRedirects(on bool) {
 		return
 	}
 	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+}
+
+// ConnectChannel connects a sandbox channel of the platform through the
+// whole OAuth flow (connect → consent → callback) and returns its ID.
+func (c *Client) ConnectChannel(platform string) string {
+	c.env.T.Helper()
+	c.FollowRedirects(false)
+	defer c.FollowRedirects(true)
+	r := c.Do(http.MethodGet, "/v1/channels/"+platform+"/connect", nil)
+	for i := 0; i < 5 && r.Status == http.StatusFound; i++ {
+		loc := r.Header.Get("Location")
+		if u, err := url.Parse(loc); err == nil && u.Query().Get("channel_connected") != "" {
+			return u.Query().Get("channel_connected")
+		}
+		req, err := http.NewRequest(http.MethodGet, loc, nil)
+		require.NoError(c.env.T, err)
+		resp, err := c.http.Do(req)
+		require.NoError(c.env.T, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r = &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	}
+	c.env.T.Fatalf("connecting %s did not come back connected: %d %s %s", platform, r.Status, r.Header.Get("Location"), r.Body)
+	return ""
+}
+
+// Upload sends a synthetic MP4 of the given size and duration and returns its ID.
+func (c *Client) Upload(size int64, d time.Duration) string {
+	c.env.T.Helper()
+	var buf bytes.Buffer
+	require.NoError(c.env.T, media.SyntheticMP4(&buf, size, d))
+	req, err := http.NewRequest(http.MethodPost, c.env.HTTP.URL+"/v1/uploads", &buf)
+	require.NoError(c.env.T, err)
+	req.Header.Set("Content-Type", "video/mp4")
+	req.Header.Set("X-CSRF-Token", c.CSRF)
+	if c.Bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Bearer)
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(c.env.T, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(c.env.T, http.StatusCreated, resp.StatusCode, "body: %s", body)
+	var v struct {
+		ID string `json:"id"`
+	}
+	require.NoError(c.env.T, json.Unmarshal(body, &v))
+	return v.ID
 }

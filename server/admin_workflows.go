@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/posting"
+)
+
+// workflowView is one durable process as staff see it.
+type workflowView struct {
+	WorkflowID string     `json:"workflow_id"`
+	RunID      string     `json:"run_id"`
+	Type       string     `json:"type"`
+	Kind       string     `json:"kind"`
+	ObjectID   string     `json:"object_id"`
+	Status     string     `json:"status"`
+	StartTime  time.Time  `json:"start_time"`
+	CloseTime  *time.Time `json:"close_time"`
+}
+
+// workflowList answers GET /v1/admin/users/{id}/workflows.
+type workflowList struct {
+	Workflows  []workflowView `json:"workflows"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// adminUserWorkflows lists a user's durable processes from Temporal
+// visibility, by the LoomcastUserID search attribute.
+func (s *Server) adminUserWorkflows(c *gin.Context) {
+	ctx := c.Request.Context()
+	userID := c.Param("id")
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	token, err := base64.RawURLEncoding.DecodeString(c.Query("cursor"))
+	if err != nil {
+		s.fail(c, invalid(map[string]string{"cursor": "is not a cursor this API returned"}))
+		return
+	}
+	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:         fmt.Sprintf("%s = %q", workflows.UserIDKey.GetName(), userID),
+		PageSize:      100,
+		NextPageToken: token,
+	})
+	if err != nil {
+		s.fail(c, fmt.Errorf("list workflows: %w", err))
+		return
+	}
+	out := workflowList{Workflows: []workflowView{}, NextCursor: base64.RawURLEncoding.EncodeToString(resp.GetNextPageToken())}
+	for _, e := range resp.GetExecutions() {
+		v := workflowView{
+			WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(), Type: e.GetType().GetName(),
+			Status:    strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
+			StartTime: e.GetStartTime().AsTime(),
+		}
+		if e.GetCloseTime() != nil {
+			t := e.GetCloseTime().AsTime()
+			v.CloseTime = &t
+		}
+		fields := e.GetSearchAttributes().GetIndexedFields()
+		v.Kind = keyword(fields[workflows.KindKey.GetName()].GetData())
+		v.ObjectID = keyword(fields[workflows.ObjectIDKey.GetName()].GetData())
+		out.Workflows = append(out.Workflows, v)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// keyword decodes a JSON-encoded keyword search attribute value.
+func keyword(b []byte) string { return strings.Trim(string(b), `"`) }
+
+// historyEvent is one readable event of a workflow history: names, times,
+// attempts and failures, but never payloads.
+type historyEvent struct {
+	EventID  int64     `json:"event_id"`
+	Time     time.Time `json:"time"`
+	Type     string    `json:"type"`
+	Activity string    `json:"activity,omitempty"`
+	Attempt  int32     `json:"attempt,omitempty"`
+	Timer    string    `json:"timer,omitempty"`
+	Name     string    `json:"name,omitempty"`
+	Failure  string    `json:"failure,omitempty"`
+}
+
+// historyView answers GET /v1/admin/workflows/{workflow_id}/history.
+type historyView struct {
+	WorkflowID string         `json:"workflow_id"`
+	Events     []historyEvent `json:"events"`
+}
+
+// adminWorkflowHistory returns the latest run's history in readable form.
+// Payloads (inputs, results) are left out on purpose: staff see what
+// happened and why, not personal data, and no token is in a workflow anyway.
+func (s *Server) adminWorkflowHistory(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("workflow_id")
+	iter := s.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	out := historyView{WorkflowID: id, Events: []historyEvent{}}
+	scheduled := map[int64]string{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				s.fail(c, errorf(CodeNotFound, "No workflow has this ID."))
+				return
+			}
+			s.fail(c, fmt.Errorf("workflow history: %w", err))
+			return
+		}
+		out.Events = append(out.Events, readableEvent(ev, scheduled))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func readableEvent(ev *historypb.HistoryEvent, scheduled map[int64]string) historyEvent {
+	h := historyEvent{EventID: ev.GetEventId(), Time: ev.GetEventTime().AsTime(),
+		Type: strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")}
+	if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+		h.Activity = a.GetActivityType().GetName()
+		scheduled[ev.GetEventId()] = h.Activity
+	}
+	if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+		h.Activity, h.Attempt = scheduled[a.GetScheduledEventId()], a.GetAttempt()
+		if f := a.GetLastFailure(); f != nil {
+			h.Failure = f.GetMessage()
+		}
+	}
+	if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+		h.Activity = scheduled[a.GetScheduledEventId()]
+	}
+	if a := ev.GetActivityTaskFailedEventAttributes(); a != nil {
+		h.Activity, h.Failure = scheduled[a.GetScheduledEventId()], a.GetFailure().GetMessage()
+	}
+	if a := ev.GetActivityTaskTimedOutEventAttributes(); a != nil {
+		h.Activity, h.Failure = scheduled[a.GetScheduledEventId()], a.GetFailure().GetMessage()
+	}
+	if a := ev.GetTimerStartedEventAttributes(); a != nil {
+		h.Timer = a.GetStartToFireTimeout().AsDuration().String()
+	}
+	if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+		h.Name = a.GetSignalName()
+	}
+	if a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
+		h.Name = a.GetAcceptedRequest().GetInput().GetName()
+	}
+	if a := ev.GetWorkflowExecutionFailedEventAttributes(); a != nil {
+		h.Failure = a.GetFailure().GetMessage()
+	}
+	if a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes(); a != nil {
+		h.Name = a.GetWorkflowType().GetName()
+	}
+	return h
+}
+
+// adminCancelPost lets support cancel a user's scheduled post.
+func (s *Server) adminCancelPost(c *gin.Context) {
+	ctx := c.Request.Context()
+	p, err := s.store.PostByID(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.Status != models.PostScheduled {
+		s.fail(c, notScheduled(p))
+		return
+	}
+	staff := currentPrincipal(c).User
+	err = s.cancelPost(ctx, p.ID, posting.CancelRequest{Reason: "cancelled by Loomcast support", By: "support:" + staff.ID})
+	if err != nil {
+		s.fail(c, s.updateError(err))
+		return
+	}
+	if p, err = s.store.PostByID(ctx, p.ID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.answerPost(c, http.StatusOK, p)
+}
+
+// adminRetryPost publishes a failed post again as a new attempt, now.
+func (s *Server) adminRetryPost(c *gin.Context) {
+	ctx := c.Request.Context()
+	p, err := s.store.PostByID(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.Status != models.PostFailed {
+		s.fail(c, errorf(CodeConflict, "Only a failed post can be retried; this one is %s.", p.Status))
+		return
+	}
+	staff := currentPrincipal(c).User
+	now := s.now()
+	p, err = s.store.ApplyPostChange(ctx, p.ID, models.PostChange{
+		Status: models.PostScheduled,
+		Detail: fmt.Sprintf("attempt %d started by Loomcast support", p.Attempt+1),
+		Fields: map[string]any{"attempt": p.Attempt + 1, "scheduled_at": now, "publish_id": "", "upload_session": "",
+			"platform_post_id": "", "failure_reason": ""},
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.startPublication(context.WithoutCancel(ctx), p); err != nil {
+		// Put the post back as it was, so it can be retried again.
+		_, _ = s.store.ApplyPostChange(context.WithoutCancel(ctx), p.ID, models.PostChange{Status: models.PostFailed,
+			Detail: "the retry could not start", Fields: map[string]any{"failure_reason": "the retry could not start; try again"}})
+		s.log(c).Error("restart post workflow", "post_id", p.ID, "error", err.Error())
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "The retry could not start; the post is still failed. Try again in a minute.", RetryAfter: 30})
+		return
+	}
+	s.log(c).Info("post retried", "post_id", p.ID, "attempt", p.Attempt, "by", staff.ID)
+	s.answerPost(c, http.StatusOK, p)
+}

@@ -1,0 +1,602 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/tiktok"
+	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/posting"
+)
+
+// maxCaption is TikTok's caption limit, applied to every platform.
+const maxCaption = 2200
+
+// createPostRequest is the body of POST /v1/posts.
+type createPostRequest struct {
+	ChannelID    string `json:"channel_id"`
+	UploadID     string `json:"upload_id"`
+	Caption      string `json:"caption"`
+	Privacy      string `json:"privacy"`
+	AllowComment bool   `json:"allow_comment"`
+	AllowDuet    bool   `json:"allow_duet"`
+	AllowStitch  bool   `json:"allow_stitch"`
+	// ScheduledAt is RFC 3339 with an offset, a local time
+	// ("2026-03-29T02:30") read in Timezone (or the user's), or "now".
+	ScheduledAt string `json:"scheduled_at"`
+	Timezone    string `json:"timezone"`
+}
+
+// postView is a post as the API shows it.
+type postView struct {
+	ID             string          `json:"id"`
+	ChannelID      string          `json:"channel_id"`
+	UploadID       string          `json:"upload_id"`
+	Platform       string          `json:"platform"`
+	Caption        string          `json:"caption"`
+	Privacy        string          `json:"privacy"`
+	AllowComment   bool            `json:"allow_comment"`
+	AllowDuet      bool            `json:"allow_duet"`
+	AllowStitch    bool            `json:"allow_stitch"`
+	Status         string          `json:"status"`
+	ScheduledAt    time.Time       `json:"scheduled_at"`
+	Timezone       string          `json:"timezone"`
+	PublishedAt    *time.Time      `json:"published_at"`
+	PlatformPostID string          `json:"platform_post_id"`
+	FailureReason  string          `json:"failure_reason"`
+	Attempt        int             `json:"attempt"`
+	Sandbox        bool            `json:"sandbox"`
+	CreatedAt      time.Time       `json:"created_at"`
+	History        []postEventView `json:"history,omitempty"`
+}
+
+type postEventView struct {
+	Status string    `json:"status"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+func (s *Server) toPostView(p models.Post, events []models.PostEvent) postView {
+	v := postView{ID: p.ID, ChannelID: p.ChannelID, UploadID: p.UploadID, Platform: p.Platform, Caption: p.Caption, Privacy: p.Privacy,
+		AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, Status: p.Status, ScheduledAt: p.ScheduledAt,
+		Timezone: p.Timezone, PublishedAt: p.PublishedAt, PlatformPostID: p.PlatformPostID, FailureReason: p.FailureReason,
+		Attempt: p.Attempt, Sandbox: s.cfg.PlatformSandbox, CreatedAt: p.CreatedAt}
+	for _, e := range events {
+		v.History = append(v.History, postEventView{Status: e.Status, Detail: e.Detail, At: e.At})
+	}
+	return v
+}
+
+// resolveSchedule reads a scheduled time: RFC 3339 with an offset, "now",
+// or a local wall time in the IANA zone tz. A local time that does not
+// exist (skipped by a daylight-saving change) is refused; one that exists
+// twice takes its first occurrence.
+func resolveSchedule(raw, tz string, now time.Time) (time.Time, string) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case raw == "":
+		return time.Time{}, "is required: RFC 3339 (2026-05-01T18:00:00+02:00), a local time (2026-05-01T18:00) with timezone, or \"now\""
+	case strings.EqualFold(raw, "now"):
+		return now, ""
+	}
+	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		return t.UTC(), ""
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.Time{}, "cannot be read in timezone " + tz
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
+		wall, err := time.Parse(layout, raw)
+		if err != nil {
+			continue
+		}
+		t := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
+		if t.Hour() != wall.Hour() || t.Minute() != wall.Minute() || t.Day() != wall.Day() {
+			return time.Time{}, fmt.Sprintf("%s does not exist in %s (the clocks skip it for daylight saving time); pick another time", raw, tz)
+		}
+		// Of two instants with this wall time (clocks going back), take the earlier.
+		if earlier := t.Add(-time.Hour); earlier.Hour() == t.Hour() && earlier.Minute() == t.Minute() && earlier.Day() == t.Day() {
+			t = earlier
+		}
+		return t.UTC(), ""
+	}
+	return time.Time{}, "must be RFC 3339 with an offset (2026-05-01T18:00:00+02:00), a local time (2026-05-01T18:00) or \"now\""
+}
+
+func (s *Server) createPost(c *gin.Context) {
+	user := currentPrincipal(c).User
+	ctx := c.Request.Context()
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > 255 {
+		s.fail(c, invalid(map[string]string{"Idempotency-Key": "must be at most 255 characters"}))
+		return
+	}
+	var req createPostRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	raw, _ := json.Marshal(req)
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+	if key != "" {
+		existing, err := s.store.PostByIdempotencyKey(ctx, user.ID, key)
+		switch {
+		case err == nil && existing.RequestHash == hash:
+			c.Header("Location", "/v1/posts/"+existing.ID)
+			s.answerPost(c, http.StatusCreated, existing)
+			return
+		case err == nil:
+			s.fail(c, errorf(CodeConflict, "This Idempotency-Key was used for a different request; use a new key for a new post."))
+			return
+		case !errors.Is(err, models.ErrNotFound):
+			s.fail(c, err)
+			return
+		}
+	}
+
+	fields := map[string]string{}
+	tz := req.Timezone
+	if tz == "" {
+		tz = user.Timezone
+	} else if msg := validateTimezone(tz); msg != "" {
+		fields["timezone"] = msg
+	}
+	now := s.now()
+	var scheduledAt time.Time
+	if fields["timezone"] == "" {
+		var msg string
+		if scheduledAt, msg = resolveSchedule(req.ScheduledAt, tz, now); msg != "" {
+			fields["scheduled_at"] = msg
+		} else if scheduledAt.Before(now.Add(-time.Minute)) {
+			fields["scheduled_at"] = "is in the past; use a future time or \"now\""
+		}
+	}
+	if utf8.RuneCountInString(req.Caption) > maxCaption {
+		fields["caption"] = fmt.Sprintf("must be at most %d characters", maxCaption)
+	}
+	if req.Privacy == "" {
+		fields["privacy"] = "is required"
+	}
+	if req.ChannelID == "" {
+		fields["channel_id"] = "is required"
+	}
+	if req.UploadID == "" {
+		fields["upload_id"] = "is required"
+	}
+	if len(fields) > 0 {
+		s.fail(c, invalid(fields))
+		return
+	}
+	ch, err := s.store.UserChannel(ctx, user.ID, req.ChannelID)
+	if errors.Is(err, models.ErrNotFound) {
+		s.fail(c, &Error{Code: CodeNotFound, Message: "You have no channel with this ID.", Fields: map[string]string{"channel_id": "is not one of your channels"}})
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if ch.Status != models.ChannelActive {
+		s.fail(c, &Error{Code: CodeConflict, Message: fmt.Sprintf("The channel %q is %s; reconnect it first.", ch.DisplayName, ch.Status),
+			Fields: map[string]string{"channel_id": "must be reconnected"}})
+		return
+	}
+	up, err := s.store.UserUpload(ctx, user.ID, req.UploadID)
+	if errors.Is(err, models.ErrNotFound) {
+		s.fail(c, &Error{Code: CodeNotFound, Message: "You have no upload with this ID.", Fields: map[string]string{"upload_id": "is not one of your uploads"}})
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if up.DeletedAt != nil {
+		s.fail(c, invalid(map[string]string{"upload_id": "has been deleted (uploads are kept 24 hours, or until their post is published); upload the video again"}))
+		return
+	}
+	if scheduledAt.After(up.ExpiresAt) {
+		s.fail(c, invalid(map[string]string{"scheduled_at": fmt.Sprintf(
+			"is after %s, when this upload is deleted (uploads are kept 24 hours); schedule earlier or upload closer to the time",
+			up.ExpiresAt.Format(time.RFC3339))}))
+		return
+	}
+	opts := posting.Options{Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, DurationMS: up.DurationMS}
+	if err := s.checkOptions(ctx, ch, opts); err != nil {
+		s.fail(c, err)
+		return
+	}
+
+	p := &models.Post{UserID: user.ID, ChannelID: ch.ID, UploadID: up.ID, Platform: ch.Platform, Caption: req.Caption, Privacy: req.Privacy,
+		AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, ScheduledAt: scheduledAt, Timezone: tz,
+		Status: models.PostScheduled, RequestHash: hash}
+	if key != "" {
+		p.IdempotencyKey = &key
+	}
+	if err := s.store.CreatePost(ctx, p); err != nil {
+		if errors.Is(err, models.ErrConflict) && key != "" {
+			// A concurrent request with the same key won the race.
+			if existing, err := s.store.PostByIdempotencyKey(ctx, user.ID, key); err == nil && existing.RequestHash == hash {
+				s.answerPost(c, http.StatusCreated, existing)
+				return
+			}
+		}
+		s.fail(c, err)
+		return
+	}
+	if err := s.startPublication(ctx, *p); err != nil {
+		_ = s.store.DeletePost(context.WithoutCancel(ctx), p.ID)
+		s.log(c).Error("start post workflow", slog.String("post_id", p.ID), slog.String("error", err.Error()))
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "The post could not be scheduled right now; nothing was saved. Try again in a minute.", RetryAfter: 30})
+		return
+	}
+	c.Header("Location", "/v1/posts/"+p.ID)
+	s.answerPost(c, http.StatusCreated, *p)
+}
+
+func (s *Server) startPublication(ctx context.Context, p models.Post) error {
+	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    posting.PublishWorkflowID(p.ID),
+		TaskQueue:             workflows.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: workflows.SearchAttributes(p.UserID, workflows.KindPost, p.ID),
+	}, posting.PublishPost, posting.PublishInput{PostID: p.ID, UserID: p.UserID, ChannelID: p.ChannelID, UploadID: p.UploadID,
+		Platform: p.Platform, ScheduledAt: p.ScheduledAt, Attempt: p.Attempt})
+	return err
+}
+
+// checkOptions validates a post's options against the platform: for TikTok,
+// the creator's live capabilities.
+func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.Options) error {
+	if ch.Platform == models.YouTube {
+		if !slices.Contains(posting.YouTubePrivacy, o.Privacy) {
+			return invalid(map[string]string{"privacy": "must be public, private or unlisted for YouTube"})
+		}
+		if o.AllowDuet || o.AllowStitch {
+			return invalid(map[string]string{"allow_duet": "duets and stitches are TikTok features; leave them false for YouTube"})
+		}
+		return nil
+	}
+	info, err := s.liveCreatorInfo(ctx, ch)
+	if err != nil {
+		return err
+	}
+	capab := posting.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
+		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
+	if msgs := capab.Check(o); len(msgs) > 0 {
+		return &Error{Code: CodeInvalid, Message: "TikTok does not allow these options for this creator right now; see errors.", Fields: msgs}
+	}
+	return nil
+}
+
+// liveCreatorInfo asks TikTok for the creator's capabilities, refreshing
+// the token once if TikTok says it expired.
+func (s *Server) liveCreatorInfo(ctx context.Context, ch models.Channel) (tiktok.CreatorInfo, error) {
+	if ch.Status != models.ChannelActive {
+		return tiktok.CreatorInfo{}, errorf(CodeConflict, "The channel %q is %s; reconnect it first.", ch.DisplayName, ch.Status)
+	}
+	var info tiktok.CreatorInfo
+	call := func() error {
+		token, err := s.grants.Access(ctx, ch.ID)
+		if err != nil {
+			return err
+		}
+		info, err = s.tiktok.CreatorInfo(ctx, token)
+		return err
+	}
+	err := call()
+	var apiErr *tiktok.APIError
+	if errors.As(err, &apiErr) && apiErr.AuthExpired() {
+		if _, err = s.grants.Refresh(ctx, ch.ID); err == nil {
+			err = call()
+		}
+	}
+	switch {
+	case err == nil:
+		return info, nil
+	case errors.Is(err, grants.ErrReauthRequired):
+		return info, errorf(CodeConflict, "TikTok no longer accepts this channel's authorization; reconnect %q.", ch.DisplayName)
+	case errors.As(err, &apiErr) && apiErr.Retryable():
+		return info, &Error{Code: CodeUnavailable, Message: "TikTok is busy; try again in a minute.", RetryAfter: 60}
+	}
+	return info, fmt.Errorf("creator info: %w", err)
+}
+
+func (s *Server) answerPost(c *gin.Context, status int, p models.Post) {
+	events, err := s.store.PostEvents(c.Request.Context(), p.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, s.toPostView(p, events))
+}
+
+// postList answers GET /v1/posts.
+type postList struct {
+	Posts      []postView `json:"posts"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+var postStatuses = []string{models.PostScheduled, models.PostPublishing, models.PostProcessing, models.PostPublished, models.PostFailed, models.PostCancelled}
+
+// listPosts pages through the user's posts, newest first, from the read model.
+func (s *Server) listPosts(c *gin.Context) {
+	user := currentPrincipal(c).User
+	f := models.PostFilter{Status: c.Query("status"), ChannelID: c.Query("channel_id"), Before: c.Query("cursor"), Limit: 50}
+	fields := map[string]string{}
+	if f.Status != "" && !slices.Contains(postStatuses, f.Status) {
+		fields["status"] = "must be one of " + strings.Join(postStatuses, ", ")
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			fields["limit"] = "must be a whole number from 1 to 100"
+		}
+		f.Limit = n
+	}
+	if len(fields) > 0 {
+		s.fail(c, invalid(fields))
+		return
+	}
+	want := f.Limit
+	f.Limit++
+	posts, err := s.store.UserPosts(c.Request.Context(), user.ID, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := postList{Posts: make([]postView, 0, len(posts))}
+	if len(posts) > want {
+		posts = posts[:want]
+		out.NextCursor = posts[want-1].ID
+	}
+	for _, p := range posts {
+		out.Posts = append(out.Posts, s.toPostView(p, nil))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// userPost loads the caller's post; another user's is a 404, never a 403.
+func (s *Server) userPost(c *gin.Context) (models.Post, bool) {
+	p, err := s.store.UserPost(c.Request.Context(), currentPrincipal(c).User.ID, c.Param("id"))
+	if errors.Is(err, models.ErrNotFound) {
+		s.fail(c, errorf(CodeNotFound, "You have no post with this ID."))
+		return models.Post{}, false
+	}
+	if err != nil {
+		s.fail(c, err)
+		return models.Post{}, false
+	}
+	return p, true
+}
+
+func (s *Server) getPost(c *gin.Context) {
+	p, ok := s.userPost(c)
+	if !ok {
+		return
+	}
+	s.answerPost(c, http.StatusOK, p)
+}
+
+// patchPostRequest reschedules or edits a post; absent fields stay.
+type patchPostRequest struct {
+	ScheduledAt  *string `json:"scheduled_at"`
+	Timezone     *string `json:"timezone"`
+	Caption      *string `json:"caption"`
+	Privacy      *string `json:"privacy"`
+	AllowComment *bool   `json:"allow_comment"`
+	AllowDuet    *bool   `json:"allow_duet"`
+	AllowStitch  *bool   `json:"allow_stitch"`
+}
+
+// patchPost reschedules or edits through Temporal Updates, so the caller
+// learns at once whether the change took effect: 409 once publishing began.
+func (s *Server) patchPost(c *gin.Context) {
+	p, ok := s.userPost(c)
+	if !ok {
+		return
+	}
+	var req patchPostRequest
+	if err := s.bindJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.Status != models.PostScheduled {
+		s.fail(c, notScheduled(p))
+		return
+	}
+	ctx := c.Request.Context()
+	fields := map[string]string{}
+	edit := posting.EditRequest{Caption: req.Caption, Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch}
+	editing := req.Caption != nil || req.Privacy != nil || req.AllowComment != nil || req.AllowDuet != nil || req.AllowStitch != nil
+	var newTime time.Time
+	tz := p.Timezone
+	if req.Timezone != nil && req.ScheduledAt == nil {
+		fields["timezone"] = "only goes with scheduled_at (it says how to read a local time)"
+	}
+	if req.ScheduledAt != nil {
+		if req.Timezone != nil {
+			tz = *req.Timezone
+			if msg := validateTimezone(tz); msg != "" {
+				fields["timezone"] = msg
+			}
+		}
+		if fields["timezone"] == "" {
+			var msg string
+			now := s.now()
+			if newTime, msg = resolveSchedule(*req.ScheduledAt, tz, now); msg != "" {
+				fields["scheduled_at"] = msg
+			} else if newTime.Before(now.Add(-time.Minute)) {
+				fields["scheduled_at"] = "is in the past; use a future time or \"now\""
+			} else if up, err := s.store.UserUpload(ctx, p.UserID, p.UploadID); err == nil && newTime.After(up.ExpiresAt) {
+				fields["scheduled_at"] = fmt.Sprintf("is after %s, when this post's upload is deleted (uploads are kept 24 hours)", up.ExpiresAt.Format(time.RFC3339))
+			}
+		}
+	}
+	if req.Caption != nil && utf8.RuneCountInString(*req.Caption) > maxCaption {
+		fields["caption"] = fmt.Sprintf("must be at most %d characters", maxCaption)
+	}
+	if !editing && req.ScheduledAt == nil {
+		s.fail(c, errorf(CodeInvalid, "Nothing to change: send scheduled_at, caption, privacy or allow_* fields."))
+		return
+	}
+	if len(fields) > 0 {
+		s.fail(c, invalid(fields))
+		return
+	}
+	if editing {
+		ch, err := s.store.UserChannel(ctx, p.UserID, p.ChannelID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		o := posting.Options{Privacy: p.Privacy, AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch}
+		if req.Privacy != nil {
+			o.Privacy = *req.Privacy
+		}
+		if req.AllowComment != nil {
+			o.AllowComment = *req.AllowComment
+		}
+		if req.AllowDuet != nil {
+			o.AllowDuet = *req.AllowDuet
+		}
+		if req.AllowStitch != nil {
+			o.AllowStitch = *req.AllowStitch
+		}
+		if err := s.checkOptions(ctx, ch, o); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if err := s.updatePost(ctx, p.ID, posting.UpdateEdit, edit); err != nil {
+			s.fail(c, s.updateError(err))
+			return
+		}
+	}
+	if req.ScheduledAt != nil {
+		if err := s.updatePost(ctx, p.ID, posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: newTime, Timezone: tz}); err != nil {
+			s.fail(c, s.updateError(err))
+			return
+		}
+	}
+	p, err := s.store.UserPost(ctx, p.UserID, p.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.answerPost(c, http.StatusOK, p)
+}
+
+// deletePost cancels a scheduled post (409 once publishing began).
+func (s *Server) deletePost(c *gin.Context) {
+	p, ok := s.userPost(c)
+	if !ok {
+		return
+	}
+	if p.Status != models.PostScheduled {
+		s.fail(c, notScheduled(p))
+		return
+	}
+	ctx := c.Request.Context()
+	if err := s.cancelPost(ctx, p.ID, posting.CancelRequest{Reason: "cancelled by you", By: "user"}); err != nil {
+		s.fail(c, s.updateError(err))
+		return
+	}
+	p, err := s.store.UserPost(ctx, p.UserID, p.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.answerPost(c, http.StatusOK, p)
+}
+
+// notScheduled explains why a post that left "scheduled" cannot change.
+func notScheduled(p models.Post) error {
+	switch p.Status {
+	case models.PostCancelled:
+		return errorf(CodeConflict, "The post is already cancelled.")
+	case models.PostPublished:
+		return errorf(CodeConflict, "The post is already published: it can no longer be changed or cancelled.")
+	case models.PostFailed:
+		return errorf(CodeConflict, "The post failed: it can no longer be changed; schedule a new one (or ask support to retry it).")
+	}
+	return errorf(CodeConflict, "Publishing has already started (the post is %s): it can no longer be changed or cancelled.", p.Status)
+}
+
+// errAlreadyStarted is returned when an Update comes too late.
+var errAlreadyStarted = errors.New("publishing has started")
+
+func (s *Server) cancelPost(ctx context.Context, postID string, req posting.CancelRequest) error {
+	return s.updatePost(ctx, postID, posting.UpdateCancel, req)
+}
+
+// updatePost sends an Update to the post's workflow and waits until it
+// has taken effect (or was refused).
+func (s *Server) updatePost(ctx context.Context, postID, name string, arg any) error {
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   posting.PublishWorkflowID(postID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return classifyUpdateError(err)
+	}
+	var st posting.State
+	if err := h.Get(ctx, &st); err != nil {
+		return classifyUpdateError(err)
+	}
+	return nil
+}
+
+func classifyUpdateError(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case posting.ErrTypePublishingStarted:
+			return fmt.Errorf("%w: %s", errAlreadyStarted, appErr.Message())
+		case posting.ErrTypeInvalid:
+			return errorf(CodeInvalid, "%s.", capitalize(appErr.Message()))
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// The workflow has finished: the post is settled.
+		return fmt.Errorf("%w: the post is no longer scheduled", errAlreadyStarted)
+	}
+	return err
+}
+
+func (s *Server) updateError(err error) error {
+	if errors.Is(err, errAlreadyStarted) {
+		return errorf(CodeConflict, "Publishing has already started: the post can no longer be changed or cancelled.")
+	}
+	return err
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return strings.ToUpper(string(r)) + s[n:]
+}

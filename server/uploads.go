@@ -1,0 +1,155 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/loomcast/loomcast/media"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/posting"
+)
+
+// UploadRetention is how long an upload for publishing is kept at most
+// (policy 000 section 2.4).
+const UploadRetention = 24 * time.Hour
+
+// uploadView answers POST /v1/uploads.
+type uploadView struct {
+	ID          string    `json:"id"`
+	Size        int64     `json:"size"`
+	ContentType string    `json:"content_type"`
+	DurationMS  *int64    `json:"duration_ms"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// createUpload streams the body (raw, or the "file" part of a multipart
+// form) to blob storage without holding it in memory, checks its type from
+// its bytes, reads its duration, and schedules its deletion 24 hours on.
+func (s *Server) createUpload(c *gin.Context) {
+	user := currentPrincipal(c).User
+	ctx := c.Request.Context()
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxUploadBytes)
+	src, err := uploadSource(c.GetHeader("Content-Type"), body)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	head := bufio.NewReaderSize(src, media.SniffLen)
+	peek, err := head.Peek(media.SniffLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		s.fail(c, readError(err, s.cfg.MaxUploadBytes))
+		return
+	}
+	contentType := media.Sniff(peek)
+	if contentType == "" {
+		s.fail(c, errorf(CodeUnsupportedType, "The file is not an MP4, MOV or WebM video (checked from its bytes)."))
+		return
+	}
+	id := models.NewID()
+	key := "uploads/" + user.ID + "/" + id
+	size, err := s.blob.Put(ctx, key, head)
+	if err != nil {
+		_ = s.blob.Delete(context.WithoutCancel(ctx), key)
+		s.fail(c, readError(err, s.cfg.MaxUploadBytes))
+		return
+	}
+	var durationMS *int64
+	if contentType != media.WebM {
+		if d, err := s.readDuration(ctx, key); err == nil {
+			ms := d.Milliseconds()
+			durationMS = &ms
+		}
+	}
+	now := s.now()
+	up := &models.Upload{ID: id, UserID: user.ID, BlobKey: key, Size: size, ContentType: contentType, DurationMS: durationMS,
+		CreatedAt: now, ExpiresAt: now.Add(UploadRetention)}
+	if err := s.store.CreateUpload(ctx, up); err != nil {
+		_ = s.blob.Delete(ctx, key)
+		s.fail(c, err)
+		return
+	}
+	if _, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    posting.UploadExpiryWorkflowID(id),
+		TaskQueue:             workflows.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: workflows.SearchAttributes(user.ID, workflows.KindUploadExpiry, id),
+	}, posting.UploadExpiry, posting.UploadExpiryInput{UploadID: id, DueAt: up.ExpiresAt}); err != nil {
+		// Without its expiry the file must not stay: undo the upload.
+		_ = s.blob.Delete(ctx, key)
+		_ = s.store.MarkUploadDeleted(ctx, id, now)
+		s.log(c).Error("start upload expiry", slog.String("error", err.Error()))
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "The upload could not be scheduled for deletion, so it was not kept; try again in a minute.", RetryAfter: 30})
+		return
+	}
+	c.JSON(http.StatusCreated, uploadView{ID: id, Size: size, ContentType: contentType, DurationMS: durationMS, CreatedAt: up.CreatedAt, ExpiresAt: up.ExpiresAt})
+}
+
+// uploadSource returns the bytes of the upload: the raw body, or the
+// "file" part of a multipart form, streamed.
+func uploadSource(contentType string, body io.Reader) (io.Reader, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, errorf(CodeUnsupportedType, "Send the video as the raw body (Content-Type: video/mp4, video/quicktime or video/webm) or as the \"file\" part of multipart/form-data.")
+	}
+	if mt != "multipart/form-data" {
+		return body, nil
+	}
+	mr := multipart.NewReader(body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, errorf(CodeInvalid, "The multipart form has no \"file\" part.")
+		}
+		if err != nil {
+			return nil, errorf(CodeMalformed, "The multipart form could not be read.")
+		}
+		if part.FormName() == "file" {
+			return part, nil
+		}
+	}
+}
+
+func readError(err error, limit int64) error {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return errorf(CodeTooLarge, "The video is larger than the limit of %s.", humanBytes(limit))
+	}
+	return fmt.Errorf("store upload: %w", err)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func (s *Server) readDuration(ctx context.Context, key string) (time.Duration, error) {
+	f, err := s.blob.Open(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		return 0, media.ErrNoDuration
+	}
+	return media.Duration(rs)
+}
