@@ -33,7 +33,8 @@ lint:
 
 ## bench: benchmarks on the embedded stack, printing throughput and latency
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
+	$(GO) test -run '^$$' -bench 'Login|GetMe' -benchtime 3s ./bench/...
+	$(GO) test -run '^$$' -bench PublishLateness -benchtime 1x -timeout 30m ./bench/...
 
 clean:
 	rm -rf bin data

@@ -71,7 +71,7 @@ func (s *Store) UpsertChannel(ctx context.Context, ch *Channel) error {
 	if err != nil {
 		return fmt.Errorf("upsert channel: %w", translate(err))
 	}
-	got, err := s.channelByKey(ctx, ch.UserID, ch.Platform, ch.ExternalID)
+	got, err := s.ChannelByKey(ctx, ch.UserID, ch.Platform, ch.ExternalID)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,9 @@ func (s *Store) UpsertChannel(ctx context.Context, ch *Channel) error {
 	return nil
 }
 
-func (s *Store) channelByKey(ctx context.Context, userID, platform, externalID string) (Channel, error) {
+// ChannelByKey loads the user's channel on a platform by its external ID,
+// whatever its status.
+func (s *Store) ChannelByKey(ctx context.Context, userID, platform, externalID string) (Channel, error) {
 	var ch Channel
 	err := s.db.WithContext(ctx).Where("user_id = ? AND platform = ? AND external_id = ?", userID, platform, externalID).Take(&ch).Error
 	if err != nil {

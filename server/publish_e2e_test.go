@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/server/servertest"
 	"github.com/loomcast/loomcast/tiktok"
+	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
 
@@ -399,4 +401,85 @@ func TestUploadTooLarge(t *testing.T) {
 	keys, err := env.Blob.List(context.Background(), "uploads/")
 	require.NoError(t, err)
 	require.Empty(t, keys, "nothing of a refused upload is kept")
+}
+
+func TestSupportCancelsAndRetries(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	c.Register("helped@example.com", goodPassword)
+	channel := c.ConnectChannel("tiktok")
+	staff := env.Client()
+	su := staff.Register("agent@loomcast.example.com", goodPassword)
+	require.NoError(t, env.Store.SetRole(context.Background(), su.ID, models.RoleSupport))
+
+	t.Run("cancel a scheduled post", func(t *testing.T) {
+		r := createPost(t, c, map[string]any{"channel_id": channel, "upload_id": c.Upload(1<<20, time.Second), "privacy": "SELF_ONLY",
+			"scheduled_at": env.Clock.Now().Add(time.Hour).Format(time.RFC3339)})
+		require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+		var p postJSON
+		r.JSON(t, &p)
+		require.Equal(t, http.StatusForbidden, c.Do(http.MethodPost, "/v1/admin/posts/"+p.ID+"/cancel", nil).Status, "users are not staff")
+		r = staff.Do(http.MethodPost, "/v1/admin/posts/"+p.ID+"/cancel", nil)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		r.JSON(t, &p)
+		require.Equal(t, "cancelled", p.Status)
+		require.Contains(t, p.History[len(p.History)-1].Detail, "support:"+su.ID)
+		require.Equal(t, http.StatusConflict, staff.Do(http.MethodPost, "/v1/admin/posts/"+p.ID+"/retry", nil).Status, "only failed posts are retried")
+	})
+
+	t.Run("retry a failed post as a new attempt", func(t *testing.T) {
+		env.TikTok.FailNext("/v2/post/publish/video/init/", tiktokfake.Failure{Code: "spam_risk_too_many_posts"})
+		r := createPost(t, c, map[string]any{"channel_id": channel, "upload_id": c.Upload(1<<20, time.Second), "privacy": "SELF_ONLY",
+			"scheduled_at": "now"})
+		require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+		var p postJSON
+		r.JSON(t, &p)
+		p = waitForPost(t, c, p.ID, "failed", "published")
+		require.Equal(t, "failed", p.Status)
+		require.Contains(t, p.FailureReason, "spam_risk_too_many_posts", "the platform's reason reaches the user")
+
+		r = staff.Do(http.MethodPost, "/v1/admin/posts/"+p.ID+"/retry", nil)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		p = waitForPost(t, c, p.ID, "published", "failed")
+		require.Equal(t, "published", p.Status, p.FailureReason)
+		var attempt struct {
+			Attempt int `json:"attempt"`
+		}
+		c.Do(http.MethodGet, "/v1/posts/"+p.ID, nil).JSON(t, &attempt)
+		require.Equal(t, 2, attempt.Attempt)
+	})
+}
+
+func TestMultipartUpload(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	c.Register("form@example.com", goodPassword)
+	var video bytes.Buffer
+	require.NoError(t, media.SyntheticMP4(&video, 256<<10, 3*time.Second))
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	require.NoError(t, mw.WriteField("note", "ignored"))
+	fw, err := mw.CreateFormFile("file", "clip.mp4")
+	require.NoError(t, err)
+	_, err = fw.Write(video.Bytes())
+	require.NoError(t, err)
+	require.NoError(t, mw.Close())
+	r := c.Do(http.MethodPost, "/v1/uploads", body.Bytes(), "Content-Type", mw.FormDataContentType())
+	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+	var up struct {
+		Size       int64  `json:"size"`
+		DurationMS *int64 `json:"duration_ms"`
+	}
+	r.JSON(t, &up)
+	require.EqualValues(t, 256<<10, up.Size)
+	require.NotNil(t, up.DurationMS)
+	require.EqualValues(t, 3000, *up.DurationMS)
+
+	var empty bytes.Buffer
+	mw = multipart.NewWriter(&empty)
+	require.NoError(t, mw.WriteField("note", "no file here"))
+	require.NoError(t, mw.Close())
+	r = c.Do(http.MethodPost, "/v1/uploads", empty.Bytes(), "Content-Type", mw.FormDataContentType())
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	require.Contains(t, r.Problem(t).Detail, `"file"`)
 }

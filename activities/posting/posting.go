@@ -353,18 +353,31 @@ func (a *Activities) UploadYouTubeVideo(ctx context.Context, in wf.PostInput) (w
 	if err != nil {
 		return wf.PublishedVideo{}, err
 	}
-	token, err := a.Grants.Access(ctx, p.ChannelID)
-	if err != nil {
-		return wf.PublishedVideo{}, a.platformError(err)
-	}
-	f, err := a.Blob.Open(ctx, up.BlobKey)
-	if err != nil {
-		return wf.PublishedVideo{}, err
-	}
-	defer f.Close()
 	title, description := youtubeTitle(p.Caption)
-	id, err := a.YouTube.Upload(ctx, token, youtube.Video{Title: title, Description: description, PrivacyStatus: p.Privacy},
-		f, up.Size, up.ContentType, youtubeChunk, func(sent int64) { activity.RecordHeartbeat(ctx, sent) })
+	video := youtube.Video{Title: title, Description: description, PrivacyStatus: p.Privacy}
+	upload := func() (string, error) {
+		token, err := a.Grants.Access(ctx, p.ChannelID)
+		if err != nil {
+			return "", err
+		}
+		f, err := a.Blob.Open(ctx, up.BlobKey)
+		if err != nil {
+			if errors.Is(err, blob.ErrNotFound) {
+				return "", rejected("the video is gone: uploads are kept for 24 hours")
+			}
+			return "", err
+		}
+		defer f.Close()
+		return a.YouTube.Upload(ctx, token, video, f, up.Size, up.ContentType, youtubeChunk, func(sent int64) { activity.RecordHeartbeat(ctx, sent) })
+	}
+	id, err := upload()
+	var ytErr *youtube.APIError
+	if errors.As(err, &ytErr) && ytErr.AuthExpired() {
+		// An expired access token: refresh once and try again.
+		if _, err = a.Grants.Refresh(ctx, p.ChannelID); err == nil {
+			id, err = upload()
+		}
+	}
 	if err != nil {
 		return wf.PublishedVideo{}, a.platformError(err)
 	}

@@ -73,6 +73,9 @@ const (
 // RescheduleRequest moves the scheduled time.
 type RescheduleRequest struct {
 	ScheduledAt time.Time
+	// Timezone, when set, becomes the post's timezone (the zone the
+	// user's local time was read in).
+	Timezone string
 }
 
 // EditRequest changes the post's options; nil fields stay. The API checks
@@ -201,8 +204,12 @@ func (p *publisher) setup(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReschedule,
 		func(ctx workflow.Context, req RescheduleRequest) (State, error) {
 			defer p.track()()
-			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID, Detail: "rescheduled to " + req.ScheduledAt.UTC().Format(time.RFC3339),
-				Fields: map[string]any{"scheduled_at": req.ScheduledAt.UTC()}}); err != nil {
+			fields := map[string]any{"scheduled_at": req.ScheduledAt.UTC()}
+			if req.Timezone != "" {
+				fields["timezone"] = req.Timezone
+			}
+			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID,
+				Detail: "rescheduled to " + req.ScheduledAt.UTC().Format(time.RFC3339), Fields: fields}); err != nil {
 				return State{}, err
 			}
 			p.scheduledAt, p.changed = req.ScheduledAt, true
