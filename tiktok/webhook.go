@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -108,4 +109,60 @@ func VerifyWebhook(clientSecret, header string, body []byte, now time.Time, tole
 		return fmt.Errorf("%w: signed %s from now", ErrWebhookStale, age.Round(time.Second))
 	}
 	return nil
+}
+
+// WebhookEvent is the envelope of a TikTok webhook. Content is a JSON
+// document carried as a string.
+type WebhookEvent struct {
+	ClientKey  string `json:"client_key"`
+	Event      string `json:"event"`
+	CreateTime int64  `json:"create_time"`
+	UserOpenID string `json:"user_openid"`
+	Content    string `json:"content"`
+}
+
+// PostEventContent is the content of post.publish.* events.
+type PostEventContent struct {
+	PublishID   string `json:"publish_id"`
+	PublishType string `json:"publish_type"`
+	Reason      string `json:"reason"`
+	PostID      string `json:"post_id"`
+}
+
+// ErrWebhookBody is returned for a body that is not a TikTok event.
+var ErrWebhookBody = errors.New("tiktok: webhook body is not an event envelope")
+
+// ParseWebhook reads the envelope; the event name and user are required.
+func ParseWebhook(body []byte) (WebhookEvent, error) {
+	var e WebhookEvent
+	if err := json.Unmarshal(body, &e); err != nil {
+		return WebhookEvent{}, fmt.Errorf("%w: %v", ErrWebhookBody, err)
+	}
+	if e.Event == "" || e.CreateTime <= 0 {
+		return WebhookEvent{}, fmt.Errorf("%w: event and create_time are required", ErrWebhookBody)
+	}
+	return e, nil
+}
+
+// PostContent decodes the content of a post.publish.* event. TikTok may
+// send post_id as a number: both forms are read exactly.
+func (e WebhookEvent) PostContent() (PostEventContent, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(strings.NewReader(e.Content))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return PostEventContent{}, fmt.Errorf("%w: content: %v", ErrWebhookBody, err)
+	}
+	str := func(k string) string {
+		v, ok := raw[k]
+		if !ok {
+			return ""
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+		return strings.TrimSpace(string(v))
+	}
+	return PostEventContent{PublishID: str("publish_id"), PublishType: str("publish_type"), Reason: str("reason"), PostID: str("post_id")}, nil
 }

@@ -98,6 +98,10 @@ type Server struct {
 	failures    map[string][]Failure
 	failProcess map[string]string
 	statusCalls map[string][]time.Time
+
+	webhookURL   string
+	dropWebhooks bool
+	webhooks     sync.WaitGroup
 }
 
 // New returns a fake configured by o.

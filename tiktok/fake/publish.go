@@ -407,6 +407,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, publishID string
 				p.failReason = reason
 				delete(s.failProcess, p.openID)
 			}
+			s.settleLater(p)
 		}
 	}
 	w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", p.bytes-1, p.size))
