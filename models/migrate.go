@@ -136,6 +136,27 @@ CREATE TABLE post_events (
 );
 CREATE INDEX post_events_post_id_idx ON post_events (post_id, at);
 `},
+	{3, "webhooks", `
+CREATE TABLE webhook_events (
+	id            TEXT PRIMARY KEY,
+	source        TEXT NOT NULL,
+	event_key     TEXT NOT NULL,
+	event_type    TEXT NOT NULL,
+	account       TEXT NOT NULL DEFAULT '',
+	payload       TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	detail        TEXT NOT NULL DEFAULT '',
+	replay        BOOLEAN NOT NULL DEFAULT FALSE,
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	received_at   {{ts}} NOT NULL,
+	delivered_at  {{ts}},
+	applied_at    {{ts}}
+);
+CREATE UNIQUE INDEX webhook_events_key ON webhook_events (source, event_key);
+CREATE INDEX webhook_events_status_idx ON webhook_events (status, id);
+CREATE INDEX webhook_events_account_idx ON webhook_events (account, id);
+ALTER TABLE posts ADD COLUMN public_state TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -40,6 +40,9 @@ type Post struct {
 	UploadSession  string
 	PlatformPostID string
 	PublicURL      string
+	// PublicState is "public" once TikTok shows the post publicly and
+	// "removed" once it no longer does.
+	PublicState    string
 	FailureReason  string
 	IdempotencyKey *string
 	RequestHash    string
