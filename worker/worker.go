@@ -11,6 +11,7 @@ import (
 	accountsact "github.com/loomcast/loomcast/activities/accounts"
 	channelsact "github.com/loomcast/loomcast/activities/channels"
 	postingact "github.com/loomcast/loomcast/activities/posting"
+	webhooksact "github.com/loomcast/loomcast/activities/webhooks"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
@@ -19,6 +20,7 @@ import (
 	"github.com/loomcast/loomcast/workflows/accounts"
 	"github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/posting"
+	"github.com/loomcast/loomcast/workflows/webhooks"
 	"github.com/loomcast/loomcast/youtube"
 )
 
@@ -53,6 +55,10 @@ func Register(r sdkworker.Registry, d Deps) {
 	act(pub.UploadYouTubeVideo, posting.UploadYouTubeActivity)
 	act(pub.DeleteUpload, posting.DeleteUploadActivity)
 	act(pub.DeletePostMetadata, posting.DeletePostMetadataAct)
+
+	wf(webhooks.ReconcileTikTok, "ReconcileTikTok")
+	hooks := &webhooksact.Activities{Store: d.Store, Grants: d.Grants}
+	act(hooks.ApplyTikTokEvents, webhooks.ApplyEventsActivity)
 
 	wf(channels.TokenRefresh, "TokenRefresh")
 	ch := &channelsact.Activities{Grants: d.Grants}

@@ -38,6 +38,8 @@ const (
 	KindPostExpiry     = "post-expiry"
 	KindUploadExpiry   = "upload-expiry"
 	KindTokenRefresh   = "token-refresh"
+	// KindWebhookReconcile is a TikTok account's reconciliation process.
+	KindWebhookReconcile = "webhook-reconcile"
 )
 
 // SearchAttributes returns the attributes for a process of the given kind.

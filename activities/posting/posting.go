@@ -191,7 +191,11 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 	}
 	switch {
 	case p.PublishID != "" && sess.State == "initialized":
-		return wf.TikTokInit{PublishID: p.PublishID, UploadURL: sess.UploadURL, ChunkSize: sess.ChunkSize, ChunkCount: sess.ChunkCount}, nil
+		ch, err := a.Store.ChannelByID(ctx, p.ChannelID)
+		if err != nil {
+			return wf.TikTokInit{}, err
+		}
+		return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: p.PublishID, UploadURL: sess.UploadURL, ChunkSize: sess.ChunkSize, ChunkCount: sess.ChunkCount}, nil
 	case sess.State == "initializing":
 		return wf.TikTokInit{}, temporal.NewNonRetryableApplicationError(
 			"could not confirm whether TikTok accepted the post: the connection broke after the request was sent. "+
@@ -226,7 +230,11 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 	if err := a.saveSession(ctx, p.ID, sess, &res.PublishID); err != nil {
 		return wf.TikTokInit{}, err
 	}
-	return wf.TikTokInit{PublishID: res.PublishID, UploadURL: res.UploadURL, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}, nil
+	ch, err := a.Store.ChannelByID(ctx, p.ChannelID)
+	if err != nil {
+		return wf.TikTokInit{}, err
+	}
+	return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: res.PublishID, UploadURL: res.UploadURL, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}, nil
 }
 
 // notSent reports a failure to connect at all, when no request left.

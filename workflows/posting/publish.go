@@ -147,6 +147,9 @@ type PostInput struct {
 
 // TikTokInit is the result of InitTikTokPost.
 type TikTokInit struct {
+	// OpenID is the TikTok account, whose reconciliation process is told
+	// about the publish ID.
+	OpenID     string
 	PublishID  string
 	UploadURL  string
 	ChunkSize  int64
@@ -384,6 +387,11 @@ func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
 	var init TikTokInit
 	if err := workflow.ExecuteActivity(initCtx, InitTikTokPostActivity, PostInput{PostID: p.in.PostID}).Get(ctx, &init); err != nil {
 		return failed(err)
+	}
+	if v := workflow.GetVersion(ctx, "signal-reconcile-post-known", workflow.DefaultVersion, 1); v == 1 && init.OpenID != "" {
+		// Events that arrived before the publish ID was recorded are held by
+		// the account's reconciliation process: tell it. It may not exist yet.
+		_ = workflow.SignalExternalWorkflow(ctx, "reconcile-tiktok-"+init.OpenID, "", "post-known", init.PublishID).Get(ctx, nil)
 	}
 	uploadOpts := platformActivityOptions(30 * time.Minute)
 	uploadOpts.HeartbeatTimeout = time.Minute

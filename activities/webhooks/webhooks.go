@@ -1,0 +1,144 @@
+// Package webhooks holds the activity that applies stored TikTok events to
+// posts and channels. An event only ever touches posts on a channel of the
+// account that sent it.
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/tiktok"
+	wf "github.com/loomcast/loomcast/workflows/webhooks"
+)
+
+// Activities apply webhook events.
+type Activities struct {
+	Store  *models.Store
+	Grants *grants.Manager
+	Now    func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// ApplyTikTokEvents applies each event and records its outcome on the
+// stored event. Applying is idempotent: the same event twice changes a
+// post once.
+func (a *Activities) ApplyTikTokEvents(ctx context.Context, in wf.ApplyInput) (wf.ApplyResult, error) {
+	var res wf.ApplyResult
+	for _, d := range in.Events {
+		outcome, detail, err := a.applyOne(ctx, in.OpenID, d, in.GiveUp)
+		if err != nil {
+			return res, fmt.Errorf("event %s: %w", d.EventID, err)
+		}
+		status := map[string]string{wf.OutcomeApplied: models.WebhookApplied, wf.OutcomeHeld: models.WebhookHeld,
+			wf.OutcomeIgnored: models.WebhookIgnored, wf.OutcomeFailed: models.WebhookFailed}[outcome]
+		if err := a.Store.SetWebhookOutcome(ctx, d.EventID, status, detail, a.now()); err != nil {
+			return res, err
+		}
+		res.Outcomes = append(res.Outcomes, wf.Outcome{EventID: d.EventID, Outcome: outcome})
+	}
+	return res, nil
+}
+
+func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery, giveUp bool) (outcome, detail string, err error) {
+	stored, err := a.Store.WebhookEventByID(ctx, d.EventID)
+	if errors.Is(err, models.ErrNotFound) {
+		return wf.OutcomeIgnored, "the stored event is gone", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if stored.Account != openID {
+		return wf.OutcomeFailed, "event of another account", nil
+	}
+	ev, err := tiktok.ParseWebhook([]byte(stored.Payload))
+	if err != nil {
+		return wf.OutcomeFailed, "unreadable event", nil
+	}
+	if ev.Event == "authorization.removed" {
+		return a.authorizationRemoved(ctx, openID)
+	}
+	content, err := ev.PostContent()
+	if err != nil || content.PublishID == "" {
+		return wf.OutcomeFailed, "the event names no publish_id", nil
+	}
+	p, err := a.Store.PostByPublishID(ctx, openID, content.PublishID)
+	if errors.Is(err, models.ErrNotFound) {
+		if giveUp {
+			return wf.OutcomeFailed, fmt.Sprintf("no post with publish_id %s appeared within %s", content.PublishID, wf.HoldFor), nil
+		}
+		return wf.OutcomeHeld, "waiting for a post with publish_id " + content.PublishID, nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	change, detail := postChange(ev.Event, content, p, a.now())
+	if change == nil {
+		return wf.OutcomeApplied, detail, nil
+	}
+	if _, err := a.Store.ApplyPostChange(ctx, p.ID, *change); err != nil {
+		return "", "", err
+	}
+	return wf.OutcomeApplied, detail, nil
+}
+
+// postChange is what an event does to a post; nil when nothing changes
+// (a settled post is not moved back).
+func postChange(event string, c tiktok.PostEventContent, p models.Post, now time.Time) (*models.PostChange, string) {
+	settled := p.Status == models.PostPublished || p.Status == models.PostCancelled
+	switch event {
+	case "post.publish.complete":
+		if settled {
+			return nil, "post already " + p.Status
+		}
+		fields := map[string]any{"failure_reason": ""}
+		if p.PublishedAt == nil {
+			fields["published_at"] = now
+		}
+		return &models.PostChange{Status: models.PostPublished, Detail: "TikTok confirmed the post", Fields: fields}, "post published"
+	case "post.publish.failed":
+		if settled || p.Status == models.PostFailed {
+			return nil, "post already " + p.Status
+		}
+		reason := "TikTok could not publish the video: " + c.Reason
+		return &models.PostChange{Status: models.PostFailed, Detail: reason, Fields: map[string]any{"failure_reason": reason}}, "post failed"
+	case "post.publish.publicly_available":
+		fields := map[string]any{"public_state": "public"}
+		if c.PostID != "" {
+			fields["platform_post_id"] = c.PostID
+		}
+		return &models.PostChange{Detail: "public on TikTok as " + c.PostID, Fields: fields}, "post public"
+	case "post.publish.no_longer_publicaly_available":
+		return &models.PostChange{Detail: "TikTok no longer shows the post publicly", Fields: map[string]any{"public_state": "removed"}}, "post removed from public view"
+	case "post.publish.inbox_delivered":
+		return &models.PostChange{Detail: "delivered to the creator's TikTok inbox"}, "post delivered to inbox"
+	}
+	return nil, "nothing to do for " + event
+}
+
+// authorizationRemoved: the creator removed Loomcast in TikTok. Every
+// channel of that account loses its tokens and needs reconnecting.
+func (a *Activities) authorizationRemoved(ctx context.Context, openID string) (string, string, error) {
+	chs, err := a.Store.ChannelsByExternalID(ctx, models.TikTok, openID)
+	if err != nil {
+		return "", "", err
+	}
+	for _, ch := range chs {
+		if ch.Status != models.ChannelActive {
+			continue
+		}
+		if err := a.Grants.MarkReauthRequired(ctx, ch, "access was removed in TikTok"); err != nil {
+			return "", "", err
+		}
+	}
+	return wf.OutcomeApplied, fmt.Sprintf("%d channels need reconnecting", len(chs)), nil
+}
