@@ -58,6 +58,8 @@ type Config struct {
 	TokenKeys string
 	// MaxUploadBytes caps a media upload.
 	MaxUploadBytes int64
+	// StripeWebhookSecret verifies Stripe webhooks (whsec_...).
+	StripeWebhookSecret string
 
 	Temporal Temporal
 	Google   Google
@@ -270,6 +272,10 @@ func Load(mode Mode, getenv Getenv) (*Config, error) {
 		l.fail("LOOMCAST_TOKEN_KEYS", "is required: id:base64key[,oldid:base64key] (make one with: loomcast keys generate)")
 	}
 	c.MaxUploadBytes = l.int64("LOOMCAST_MAX_UPLOAD_BYTES", 4<<30)
+	c.StripeWebhookSecret = getenv("STRIPE_WEBHOOK_SECRET")
+	if c.StripeWebhookSecret != "" && !strings.HasPrefix(c.StripeWebhookSecret, "whsec_") {
+		l.fail("STRIPE_WEBHOOK_SECRET", "must be the endpoint's signing secret, starting with whsec_")
+	}
 	c.TikTok = TikTok{
 		ClientKey:    getenv("TIKTOK_CLIENT_KEY"),
 		ClientSecret: getenv("TIKTOK_CLIENT_SECRET"),

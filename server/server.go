@@ -47,6 +47,10 @@ type Config struct {
 	// PlatformSandbox says TikTok and YouTube are local stand-ins; every
 	// response then carries X-Loomcast-Sandbox: true.
 	PlatformSandbox bool
+	// TikTokClientSecret verifies TikTok webhooks.
+	TikTokClientSecret string
+	// StripeWebhookSecret verifies Stripe webhooks (whsec_...).
+	StripeWebhookSecret string
 }
 
 // GoogleSignIn is what the API needs of Google sign-in.
@@ -72,25 +76,29 @@ type Deps struct {
 	// TikTok and YouTube are the platform clients; nil turns a platform off.
 	TikTok  *tiktok.Client
 	YouTube *youtube.Client
+	// RelayWake, when set, is nudged after a webhook is stored, so an
+	// in-process relay delivers it at once.
+	RelayWake chan struct{}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg      Config
-	store    *models.Store
-	temporal client.Client
-	logger   *slog.Logger
-	google   GoogleSignIn
-	cookies  cookies
-	now      func() time.Time
-	limits   *loginLimits
-	engine   *gin.Engine
-	blob     blob.Store
-	grants   *grants.Manager
-	tiktok   *tiktok.Client
-	youtube  *youtube.Client
+	cfg       Config
+	store     *models.Store
+	temporal  client.Client
+	logger    *slog.Logger
+	google    GoogleSignIn
+	cookies   cookies
+	now       func() time.Time
+	limits    *loginLimits
+	engine    *gin.Engine
+	blob      blob.Store
+	grants    *grants.Manager
+	tiktok    *tiktok.Client
+	youtube   *youtube.Client
+	relayWake chan struct{}
 }
 
 // New builds the API and its routes.
@@ -112,17 +120,18 @@ func New(cfg Config, d Deps) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    d.Store,
-		temporal: d.Temporal,
-		logger:   d.Logger,
-		google:   d.Google,
-		cookies:  cookies{key: cfg.SessionKey, production: cfg.Production},
-		now:      func() time.Time { return now().UTC() },
-		blob:     d.Blob,
-		grants:   d.Grants,
-		tiktok:   d.TikTok,
-		youtube:  d.YouTube,
+		cfg:       cfg,
+		store:     d.Store,
+		temporal:  d.Temporal,
+		logger:    d.Logger,
+		google:    d.Google,
+		cookies:   cookies{key: cfg.SessionKey, production: cfg.Production},
+		now:       func() time.Time { return now().UTC() },
+		blob:      d.Blob,
+		grants:    d.Grants,
+		tiktok:    d.TikTok,
+		youtube:   d.YouTube,
+		relayWake: d.RelayWake,
 	}
 	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
 	engine, err := s.routes(d.SandboxGoogle, d.Sandboxes)
@@ -158,6 +167,8 @@ func (s *Server) routes(sandboxGoogle http.Handler, sandboxes map[string]http.Ha
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/openapi.json", s.openAPI)
+	r.POST("/webhooks/tiktok", s.tiktokWebhook)
+	r.POST("/webhooks/stripe", s.stripeWebhook)
 
 	v1 := r.Group("/v1", s.authenticate, s.checkCSRF)
 	v1.GET("/auth/csrf", s.csrfToken)
@@ -195,6 +206,8 @@ func (s *Server) routes(sandboxGoogle http.Handler, sandboxes map[string]http.Ha
 	staff.GET("/workflows/:workflow_id/history", s.requireRole(models.RoleSupport), s.adminWorkflowHistory)
 	staff.POST("/posts/:id/cancel", s.requireRole(models.RoleSupport), s.adminCancelPost)
 	staff.POST("/posts/:id/retry", s.requireRole(models.RoleSupport), s.adminRetryPost)
+	staff.GET("/webhooks", s.requireRole(models.RoleSupport), s.adminWebhooks)
+	staff.POST("/webhooks/:id/replay", s.requireRole(models.RoleSupport), s.adminReplayWebhook)
 
 	if s.cfg.GoogleSandbox && sandboxGoogle != nil {
 		r.Any("/sandbox/google/*path", gin.WrapH(http.StripPrefix("/sandbox/google", sandboxGoogle)))

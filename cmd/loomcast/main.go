@@ -38,6 +38,7 @@ import (
 	googlefake "github.com/loomcast/loomcast/google/fake"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
+	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/server"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
@@ -162,8 +163,11 @@ func runDev(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	wake := make(chan struct{}, 1)
+	go func() { _ = (&relay.Relay{Store: store, Temporal: tc, Logger: logger, Wake: wake}).Run(ctx) }()
 
 	sc, deps := serverParts(cfg, store, tc, logger, pp)
+	deps.RelayWake = wake
 	if cfg.Google.Sandbox() {
 		fake := googlefake.New("loomcast-sandbox", "loomcast-sandbox-secret")
 		deps.SandboxGoogle = fake.Handler()
@@ -239,7 +243,11 @@ func runWorker(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	logger.Info("worker polling", slog.String("task_queue", workflows.TaskQueue), slog.Any("config", cfg))
+	// The webhook relay runs beside the worker: it needs Temporal, not the API.
+	relayDone := make(chan struct{})
+	go func() { _ = (&relay.Relay{Store: store, Temporal: tc, Logger: logger}).Run(ctx); close(relayDone) }()
 	<-ctx.Done()
+	<-relayDone
 	w.Stop()
 	logger.Info("worker stopped")
 	return nil
@@ -418,14 +426,16 @@ func workerDeps(store *models.Store, pp parts) worker.Deps {
 
 func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logger *slog.Logger, pp parts) (server.Config, server.Deps) {
 	sc := server.Config{
-		Production:      cfg.Production(),
-		PublicURL:       cfg.PublicURL,
-		AppURL:          cfg.AppURL,
-		SessionKey:      cfg.SessionKey,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
-		MaxUploadBytes:  cfg.MaxUploadBytes,
-		TrustedProxies:  cfg.TrustedProxies,
-		PlatformSandbox: pp.sandbox,
+		Production:          cfg.Production(),
+		PublicURL:           cfg.PublicURL,
+		AppURL:              cfg.AppURL,
+		SessionKey:          cfg.SessionKey,
+		MaxBodyBytes:        cfg.MaxBodyBytes,
+		MaxUploadBytes:      cfg.MaxUploadBytes,
+		TrustedProxies:      cfg.TrustedProxies,
+		PlatformSandbox:     pp.sandbox,
+		TikTokClientSecret:  pp.tiktokSecret,
+		StripeWebhookSecret: cfg.StripeWebhookSecret,
 	}
 	deps := server.Deps{Store: store, Temporal: tc, Logger: logger, Blob: pp.blob, Grants: pp.grants,
 		TikTok: pp.tiktok, YouTube: pp.youtube, Sandboxes: pp.sandboxes}

@@ -31,6 +31,8 @@ type parts struct {
 	youtube   *youtube.Client
 	sandboxes map[string]http.Handler
 	sandbox   bool
+	// tiktokSecret verifies TikTok webhooks.
+	tiktokSecret string
 }
 
 // Sandbox credentials of the local platform stand-ins.
@@ -63,6 +65,8 @@ func buildParts(cfg *config.Config, store *models.Store, keys string, serveFakes
 		RedirectURI: cfg.PublicURL + "/v1/channels/tiktok/callback", AuthURL: cfg.TikTok.AuthURL, APIBaseURL: cfg.TikTok.APIBaseURL}
 	if cfg.TikTok.Sandbox() {
 		fake := tiktokfake.New(tiktokfake.Options{ClientKey: sandboxClient, ClientSecret: sandboxSecret, BaseURL: cfg.PublicURL + "/sandbox/tiktok"})
+		// The sandbox sends TikTok's signed webhooks to this API.
+		fake.SetWebhookURL(cfg.PublicURL + "/webhooks/tiktok")
 		ttCfg.ClientKey, ttCfg.ClientSecret, ttCfg.AuthURL, ttCfg.APIBaseURL = sandboxClient, sandboxSecret, fake.AuthURL(), fake.APIBaseURL()
 		if serveFakes {
 			p.sandboxes["tiktok"] = fake.Handler()
@@ -71,6 +75,7 @@ func buildParts(cfg *config.Config, store *models.Store, keys string, serveFakes
 		logger.Warn("SANDBOX: TikTok is a local stand-in under /sandbox/tiktok; set TIKTOK_CLIENT_KEY to use TikTok")
 	}
 	p.tiktok = tiktok.New(ttCfg)
+	p.tiktokSecret = ttCfg.ClientSecret
 
 	ytRedirect := cfg.PublicURL + "/v1/channels/youtube/callback"
 	ytCfg := youtube.Config{ClientID: cfg.YouTube.ClientID, ClientSecret: cfg.YouTube.ClientSecret, RedirectURI: ytRedirect,

@@ -34,6 +34,7 @@ import (
 	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/server"
 	"github.com/loomcast/loomcast/tiktok"
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
@@ -74,6 +75,7 @@ type Env struct {
 	Clock    *Clock
 	Google   *googlefake.Server
 	temporal *temporaltest.TestServer
+	wake     chan struct{}
 	TikTok   *tiktokfake.Server
 	YouTube  *youtubefake.Server
 	Blob     *blob.Local
@@ -87,7 +89,12 @@ type Options struct {
 	MaxUploadBytes int64
 	// NoWorker leaves the worker to the test (see StartWorker).
 	NoWorker bool
+	// NoRelay leaves the webhook relay to the test (see StartRelay).
+	NoRelay bool
 }
+
+// StripeSecret verifies the test env's Stripe webhooks.
+const StripeSecret = "whsec_servertest"
 
 // SessionKey is the signing key of every test env.
 var SessionKey = []byte("servertest-session-key-0123456789abcdef")
@@ -110,7 +117,7 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 	googleSrv := httptest.NewServer(fake.Handler())
 	t.Cleanup(googleSrv.Close)
 
-	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake, temporal: ts}
+	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake, temporal: ts, wake: make(chan struct{}, 1)}
 	env.startPlatforms(t, store)
 
 	// The handler is set once the server exists, since the OAuth redirect
@@ -124,30 +131,46 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 		RedirectURI: env.HTTP.URL + "/v1/channels/tiktok/callback", AuthURL: env.TikTok.AuthURL(), APIBaseURL: env.TikTok.APIBaseURL()})
 	env.Grants.YouTube = youtube.New(env.YouTube.Config(env.HTTP.URL + "/v1/channels/youtube/callback"))
 	api, err := server.New(server.Config{
-		Production:      opts.Production,
-		PublicURL:       env.HTTP.URL,
-		AppURL:          env.HTTP.URL + "/v1/me",
-		SessionKey:      SessionKey,
-		MaxUploadBytes:  opts.MaxUploadBytes,
-		PlatformSandbox: true,
+		Production:          opts.Production,
+		PublicURL:           env.HTTP.URL,
+		AppURL:              env.HTTP.URL + "/v1/me",
+		SessionKey:          SessionKey,
+		MaxUploadBytes:      opts.MaxUploadBytes,
+		PlatformSandbox:     true,
+		TikTokClientSecret:  "tt-secret",
+		StripeWebhookSecret: StripeSecret,
 	}, server.Deps{
-		Store:    store,
-		Temporal: tc,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Google:   google.New("test-client", "test-secret", env.HTTP.URL+"/v1/auth/google/callback", googlefake.Endpoints(googleSrv.URL)),
-		Now:      clock.Now,
-		Blob:     env.Blob,
-		Grants:   env.Grants,
-		TikTok:   env.Grants.TikTok,
-		YouTube:  env.Grants.YouTube,
+		Store:     store,
+		Temporal:  tc,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Google:    google.New("test-client", "test-secret", env.HTTP.URL+"/v1/auth/google/callback", googlefake.Endpoints(googleSrv.URL)),
+		Now:       clock.Now,
+		Blob:      env.Blob,
+		Grants:    env.Grants,
+		TikTok:    env.Grants.TikTok,
+		YouTube:   env.Grants.YouTube,
+		RelayWake: env.wake,
 	})
 	require.NoError(t, err)
 	handler = api.Handler()
 	env.API = api
+	env.TikTok.SetWebhookURL(env.HTTP.URL + "/webhooks/tiktok")
 	if !opts.NoWorker {
 		env.StartWorker(nil)
 	}
+	if !opts.NoRelay {
+		env.StartRelay()
+	}
 	return env
+}
+
+// StartRelay runs the webhook relay until the test ends.
+func (e *Env) StartRelay() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	r := &relay.Relay{Store: e.Store, Temporal: e.Temporal, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Wake: e.wake, Idle: 100 * time.Millisecond}
+	go func() { _ = r.Run(ctx); close(done) }()
+	e.T.Cleanup(func() { cancel(); <-done })
 }
 
 // StartWorker starts a Loomcast worker; tiktokHTTP, when given, carries
