@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -167,6 +166,6 @@ func publishOne(b *testing.B, c *creator) string {
 			}
 		}
 	}
-	b.Fatal(fmt.Sprintf("post %s did not publish (status %s)", p.ID, p.Status))
+	b.Fatalf("post %s did not publish (status %s)", p.ID, p.Status)
 	return ""
 }
