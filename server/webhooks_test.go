@@ -248,7 +248,9 @@ func TestLostWebhooksAreSettledByPolling(t *testing.T) {
 // TestEventsWaitOutAnOutage stores events while Temporal cannot be reached
 // and no worker runs, and applies them once both are back.
 func TestEventsWaitOutAnOutage(t *testing.T) {
-	env := servertest.New(t, models.SQLite, servertest.Options{NoRelay: true})
+	env := servertest.New(t, models.SQLite, servertest.Options{NoRelay: true, NoWorker: true})
+	w := env.StartWorker(nil)
+	env.TikTok.DropWebhooks(true)
 	c := env.Client()
 	c.Register("outage@example.com", goodPassword)
 	channel := c.ConnectChannel("tiktok")
@@ -257,12 +259,12 @@ func TestEventsWaitOutAnOutage(t *testing.T) {
 	ctx := context.Background()
 	post, err := env.Store.PostByID(ctx, p.ID)
 	require.NoError(t, err)
+	w.Stop() // the worker goes down
 
 	for i := 0; i < 3; i++ {
 		body, sig := env.TikTok.Event("post.publish.inbox_delivered", openID, map[string]any{"publish_id": post.PublishID, "n": i}, time.Now())
-		require.Equal(t, http.StatusOK, postRaw(t, env, "/webhooks/tiktok", body, "TikTok-Signature", sig).Status, "acknowledged while Temporal is down")
+		require.Equal(t, http.StatusOK, postRaw(t, env, "/webhooks/tiktok", body, "TikTok-Signature", sig).Status, "acknowledged while Temporal and the worker are down")
 	}
-	env.TikTok.WaitWebhooks()
 
 	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
 	require.NoError(t, err)
@@ -273,10 +275,20 @@ func TestEventsWaitOutAnOutage(t *testing.T) {
 	require.Error(t, err)
 	waiting, err := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookReceived)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, waiting, int64(3), "nothing is lost while Temporal is down")
+	require.EqualValues(t, 3, waiting, "nothing is lost while Temporal is down")
 
+	// Temporal is back: the events reach the workflow, which waits for a worker.
 	env.StartRelay()
-	waitApplied(t, env, waiting)
+	require.Eventually(t, func() bool {
+		n, _ := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookDelivered)
+		return n == 3
+	}, 30*time.Second, 100*time.Millisecond)
+	applied, err := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookApplied)
+	require.NoError(t, err)
+	require.Zero(t, applied, "no worker, nothing applied yet")
+
+	env.StartWorker(nil) // and the worker is back
+	waitApplied(t, env, 3)
 }
 
 func TestAdminWebhooks(t *testing.T) {
