@@ -86,6 +86,26 @@ func (s *Server) toPostView(p models.Post, events []models.PostEvent) postView {
 	return v
 }
 
+// futureSchedule is resolveSchedule that also refuses a time in the past
+// (a minute's grace absorbs clock skew; "now" is always fine).
+func futureSchedule(raw, tz string, now time.Time) (time.Time, string) {
+	t, msg := resolveSchedule(raw, tz, now)
+	if msg == "" && t.Before(now.Add(-time.Minute)) {
+		msg = "is in the past; use a future time or \"now\""
+	}
+	return t, msg
+}
+
+// afterUploadExpiry explains why a time after the upload's deletion cannot
+// be its post's time, or returns "".
+func afterUploadExpiry(t time.Time, up models.Upload) string {
+	if !t.After(up.ExpiresAt) {
+		return ""
+	}
+	return fmt.Sprintf("is after %s, when the upload is deleted (uploads are kept 24 hours); schedule earlier or upload the video closer to the time",
+		up.ExpiresAt.Format(time.RFC3339))
+}
+
 // resolveSchedule reads a scheduled time: RFC 3339 with an offset, "now",
 // or a local wall time in the IANA zone tz. A local time that does not
 // exist (skipped by a daylight-saving change) is refused; one that exists
@@ -166,10 +186,8 @@ func (s *Server) createPost(c *gin.Context) {
 	var scheduledAt time.Time
 	if fields["timezone"] == "" {
 		var msg string
-		if scheduledAt, msg = resolveSchedule(req.ScheduledAt, tz, now); msg != "" {
+		if scheduledAt, msg = futureSchedule(req.ScheduledAt, tz, now); msg != "" {
 			fields["scheduled_at"] = msg
-		} else if scheduledAt.Before(now.Add(-time.Minute)) {
-			fields["scheduled_at"] = "is in the past; use a future time or \"now\""
 		}
 	}
 	if utf8.RuneCountInString(req.Caption) > maxCaption {
@@ -215,10 +233,8 @@ func (s *Server) createPost(c *gin.Context) {
 		s.fail(c, invalid(map[string]string{"upload_id": "has been deleted (uploads are kept 24 hours, or until their post is published); upload the video again"}))
 		return
 	}
-	if scheduledAt.After(up.ExpiresAt) {
-		s.fail(c, invalid(map[string]string{"scheduled_at": fmt.Sprintf(
-			"is after %s, when this upload is deleted (uploads are kept 24 hours); schedule earlier or upload closer to the time",
-			up.ExpiresAt.Format(time.RFC3339))}))
+	if msg := afterUploadExpiry(scheduledAt, up); msg != "" {
+		s.fail(c, invalid(map[string]string{"scheduled_at": msg}))
 		return
 	}
 	opts := posting.Options{Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, DurationMS: up.DurationMS}
@@ -443,13 +459,12 @@ func (s *Server) patchPost(c *gin.Context) {
 		}
 		if fields["timezone"] == "" {
 			var msg string
-			now := s.now()
-			if newTime, msg = resolveSchedule(*req.ScheduledAt, tz, now); msg != "" {
+			if newTime, msg = futureSchedule(*req.ScheduledAt, tz, s.now()); msg != "" {
 				fields["scheduled_at"] = msg
-			} else if newTime.Before(now.Add(-time.Minute)) {
-				fields["scheduled_at"] = "is in the past; use a future time or \"now\""
-			} else if up, err := s.store.UserUpload(ctx, p.UserID, p.UploadID); err == nil && newTime.After(up.ExpiresAt) {
-				fields["scheduled_at"] = fmt.Sprintf("is after %s, when this post's upload is deleted (uploads are kept 24 hours)", up.ExpiresAt.Format(time.RFC3339))
+			} else if up, err := s.store.UserUpload(ctx, p.UserID, p.UploadID); err == nil {
+				if msg := afterUploadExpiry(newTime, up); msg != "" {
+					fields["scheduled_at"] = msg
+				}
 			}
 		}
 	}
