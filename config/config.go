@@ -13,7 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/loomcast/loomcast/retention"
 )
 
 // Mode says which subcommand the configuration is for; it decides which
@@ -340,8 +341,10 @@ func (l *loader) checkURL(name, v string) {
 	}
 }
 
-// SessionIdle is how long a session lives without activity (policy section 10.2).
-const SessionIdle = 30 * time.Minute
+// SessionIdle is how long a session lives without activity (the retention
+// table: 30 minutes, policy 000 section 10.2).
+var SessionIdle = retention.Fixed(retention.Sessions)
 
-// OAuthFlowTTL is how long OAuth state and PKCE cookies live (policy section 10.3).
-const OAuthFlowTTL = 10 * time.Minute
+// OAuthFlowTTL is how long OAuth state and PKCE cookies live (the retention
+// table: 10 minutes, policy 000 section 10.3).
+var OAuthFlowTTL = retention.Fixed(retention.OAuthFlowState)

@@ -18,13 +18,14 @@ import (
 
 	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
 
 // UploadRetention is how long an upload for publishing is kept at most
-// (policy 000 section 2.4).
-const UploadRetention = 24 * time.Hour
+// (the retention table: 24 hours, policy 000 section 2.4).
+var UploadRetention = retention.Fixed(retention.Uploads)
 
 // uploadView answers POST /v1/uploads.
 type uploadView struct {

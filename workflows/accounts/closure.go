@@ -10,10 +10,13 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/loomcast/loomcast/retention"
 )
 
-// Grace is how long a closed account is kept so that its owner can export it.
-const Grace = 30 * 24 * time.Hour
+// Grace is how long a closed account is kept so that its owner can export
+// it (the retention table: 30 days, policy 004 section 10).
+var Grace = retention.Fixed(retention.ClosedAccounts)
 
 // ClosureWorkflowID is the one closure process of a user.
 func ClosureWorkflowID(userID string) string { return "account-closure-" + userID }

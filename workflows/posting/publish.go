@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/workflows"
 )
 
@@ -24,8 +25,8 @@ func PublishWorkflowID(postID string) string { return "post-" + postID }
 func MetadataExpiryWorkflowID(postID string) string { return "post-expiry-" + postID }
 
 // MetadataRetention is how long post metadata is kept after posting
-// (policy 000 section 6).
-const MetadataRetention = 90 * 24 * time.Hour
+// (the retention table: 90 days, policy 000 section 6).
+var MetadataRetention = retention.Fixed(retention.PostMetadata)
 
 // Post statuses, as the read model stores them.
 const (
