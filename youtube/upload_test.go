@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -218,14 +219,13 @@ func TestUploadTransportErrorHidesSession(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	tok := e.connect(t)
 	inner := e.srv.Config.Handler
-	var sessionCalls int
+	var sessionCalls atomic.Int32
 	e.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !r.URL.Query().Has("upload_id") {
 			inner.ServeHTTP(w, r)
 			return
 		}
-		sessionCalls++
-		if sessionCalls == 1 { // retryable: the chunk is sent again
+		if sessionCalls.Add(1) == 1 { // retryable: the chunk is sent again
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -239,7 +239,9 @@ func TestUploadTransportErrorHidesSession(t *testing.T) {
 		bytes.NewReader(data), int64(len(data)), "video/mp4", mib, nil)
 	require.Error(t, err)
 	t.Log(err)
-	require.Equal(t, 2, sessionCalls)
+	// The garbled answer may be retried by the transport; what matters is
+	// that the error hides the session URL and the token.
+	require.GreaterOrEqual(t, sessionCalls.Load(), int32(2))
 	require.Contains(t, err.Error(), "/upload/youtube/v3/videos")
 	require.NotContains(t, err.Error(), "upload_id")
 	require.NotContains(t, err.Error(), tok.AccessToken)
