@@ -1,0 +1,73 @@
+// Command recordhistories writes the history of every workflow on a
+// Temporal server (by default the one `make run` embeds) as JSON files, one
+// per workflow type and kind of run, for the replay tests in workflows/.
+// Record after running the flows you want covered; commit the files.
+//
+//	go run ./internal/recordhistories -out workflows/testdata
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+func main() {
+	addr := flag.String("address", "127.0.0.1:7233", "Temporal frontend")
+	out := flag.String("out", "workflows/testdata", "directory for the JSON files")
+	flag.Parse()
+	if err := run(context.Background(), *addr, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "recordhistories:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, addr, out string) error {
+	c, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 1000})
+	if err != nil {
+		return err
+	}
+	seen := map[string]int{}
+	for _, e := range resp.GetExecutions() {
+		typ := e.GetType().GetName()
+		status := strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+		key := typ + "-" + status
+		seen[key]++
+		if seen[key] > 3 {
+			continue // three of each are plenty
+		}
+		iter := c.GetWorkflowHistory(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var h historypb.History
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return err
+			}
+			h.Events = append(h.Events, ev)
+		}
+		data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+		if err != nil {
+			return err
+		}
+		name := filepath.Join(out, fmt.Sprintf("%s-%s-%d.json", typ, status, seen[key]))
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			return err
+		}
+		fmt.Println("wrote", name, len(h.Events), "events")
+	}
+	return nil
+}
