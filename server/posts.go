@@ -297,9 +297,7 @@ func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.
 	if err != nil {
 		return err
 	}
-	capab := posting.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
-		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
-	if msgs := capab.Check(o); len(msgs) > 0 {
+	if msgs := posting.TikTokCapabilities(info).Check(o); len(msgs) > 0 {
 		return &Error{Code: CodeInvalid, Message: "TikTok does not allow these options for this creator right now; see errors.", Fields: msgs}
 	}
 	return nil

@@ -30,9 +30,6 @@ type Config struct {
 	AppURL       string
 	SessionKey   []byte
 	MaxBodyBytes int64
-	// GoogleSandbox mounts a local stand-in for Google's OAuth endpoints
-	// under /sandbox/google (development only).
-	GoogleSandbox bool
 	// TrustedProxies lists the proxies (IPs or CIDRs) whose X-Forwarded-For
 	// is believed; empty trusts none, so clients cannot fake their address.
 	TrustedProxies []string
@@ -65,9 +62,8 @@ type Deps struct {
 	Temporal client.Client
 	Logger   *slog.Logger
 	Google   GoogleSignIn
-	// SandboxGoogle serves the local Google stand-in when Config.GoogleSandbox is set.
-	SandboxGoogle http.Handler
-	// Sandboxes are local platform stand-ins mounted under /sandbox/<name>.
+	// Sandboxes are local stand-ins for external services (Google, TikTok,
+	// YouTube) mounted under /sandbox/<name>; development only.
 	Sandboxes map[string]http.Handler
 	// Blob stores uploads.
 	Blob blob.Store
@@ -134,7 +130,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		relayWake: d.RelayWake,
 	}
 	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
-	engine, err := s.routes(d.SandboxGoogle, d.Sandboxes)
+	engine, err := s.routes(d.Sandboxes)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +141,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 // Handler returns the API as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-func (s *Server) routes(sandboxGoogle http.Handler, sandboxes map[string]http.Handler) (*gin.Engine, error) {
+func (s *Server) routes(sandboxes map[string]http.Handler) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
@@ -209,9 +205,6 @@ func (s *Server) routes(sandboxGoogle http.Handler, sandboxes map[string]http.Ha
 	staff.GET("/webhooks", s.requireRole(models.RoleSupport), s.adminWebhooks)
 	staff.POST("/webhooks/:id/replay", s.requireRole(models.RoleSupport), s.adminReplayWebhook)
 
-	if s.cfg.GoogleSandbox && sandboxGoogle != nil {
-		r.Any("/sandbox/google/*path", gin.WrapH(http.StripPrefix("/sandbox/google", sandboxGoogle)))
-	}
 	for name, h := range sandboxes {
 		prefix := "/sandbox/" + name
 		r.Any(prefix+"/*path", gin.WrapH(http.StripPrefix(prefix, h)))

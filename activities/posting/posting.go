@@ -105,7 +105,7 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 			return a.platformError(err)
 		}
 		opts := wf.Options{Privacy: p.Privacy, AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, DurationMS: up.DurationMS}
-		if msg := CreatorCapabilities(info).Check(opts); len(msg) > 0 {
+		if msg := wf.TikTokCapabilities(info).Check(opts); len(msg) > 0 {
 			return rejected("TikTok no longer allows these options: %s", strings.Join(msgValues(msg), "; "))
 		}
 		return nil
@@ -429,12 +429,6 @@ func (a *Activities) DeleteUpload(ctx context.Context, in wf.DeleteUploadInput) 
 // DeletePostMetadata deletes the post and its history. Idempotent.
 func (a *Activities) DeletePostMetadata(ctx context.Context, in wf.PostInput) error {
 	return a.Store.DeletePostMetadata(ctx, in.PostID)
-}
-
-// CreatorCapabilities converts TikTok's creator info for the option check.
-func CreatorCapabilities(info tiktok.CreatorInfo) wf.Capabilities {
-	return wf.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
-		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
 }
 
 // msgValues lists field messages in a stable order.

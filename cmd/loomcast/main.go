@@ -170,8 +170,7 @@ func runDev(ctx context.Context) error {
 	deps.RelayWake = wake
 	if cfg.Google.Sandbox() {
 		fake := googlefake.New("loomcast-sandbox", "loomcast-sandbox-secret")
-		deps.SandboxGoogle = fake.Handler()
-		sc.GoogleSandbox = true
+		deps.Sandboxes["google"] = fake.Handler()
 		deps.Google = google.New("loomcast-sandbox", "loomcast-sandbox-secret",
 			cfg.PublicURL+"/v1/auth/google/callback", googlefake.Endpoints(cfg.PublicURL+"/sandbox/google"))
 		logger.Warn("SANDBOX: Google sign-in is served by a local stand-in; set GOOGLE_CLIENT_ID to use Google")

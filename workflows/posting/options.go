@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/loomcast/loomcast/tiktok"
 )
 
 // YouTubePrivacy are the privacy statuses a YouTube post can take.
@@ -27,6 +29,12 @@ type Capabilities struct {
 	DuetDisabled    bool
 	StitchDisabled  bool
 	MaxDurationSec  int
+}
+
+// TikTokCapabilities reads a creator's live TikTok creator info.
+func TikTokCapabilities(info tiktok.CreatorInfo) Capabilities {
+	return Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
+		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
 }
 
 // Check returns what is wrong with the options for these capabilities, by
