@@ -41,6 +41,8 @@ type Channel struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	DisconnectedAt     *time.Time
+	// RevokedAt is when the platform told us access was revoked there.
+	RevokedAt *time.Time
 }
 
 // ConnectedPlatforms lists the platforms on which the user has an active channel.
@@ -156,8 +158,11 @@ func (s *Store) SetChannelStatus(ctx context.Context, id, status, reason string)
 		fields["access_expires_at"] = gorm.Expr("NULL")
 		fields["refresh_expires_at"] = gorm.Expr("NULL")
 	}
-	if status == ChannelDisconnected {
+	switch status {
+	case ChannelDisconnected:
 		fields["disconnected_at"] = s.now()
+	case ChannelReauthRequired:
+		fields["revoked_at"] = s.now()
 	}
 	if err := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ?", id).Updates(fields).Error; err != nil {
 		return fmt.Errorf("set channel status: %w", err)
@@ -192,4 +197,50 @@ func whereNullable(q *gorm.DB, col string, v *string) *gorm.DB {
 		return q.Where(col + " IS NULL")
 	}
 	return q.Where(col+" = ?", *v)
+}
+
+// DeleteChannel deletes a channel that is not active, with its posts and
+// their history (the retention of a disconnected or revoked YouTube
+// channel's data). An active channel (reconnected meanwhile) is kept;
+// deleting one already gone succeeds.
+func (s *Store) DeleteChannel(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ch Channel
+		err := tx.Where("id = ?", id).Take(&ch).Error
+		if translate(err) == ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("delete channel %s: %w", id, err)
+		}
+		if ch.Status == ChannelActive {
+			return nil
+		}
+		sub := tx.Model(&Post{}).Select("id").Where("channel_id = ?", id)
+		if err := tx.Where("post_id IN (?)", sub).Delete(&PostEvent{}).Error; err != nil {
+			return fmt.Errorf("delete channel %s: %w", id, err)
+		}
+		if err := tx.Where("channel_id = ?", id).Delete(&Post{}).Error; err != nil {
+			return fmt.Errorf("delete channel %s: %w", id, err)
+		}
+		if err := tx.Where("id = ?", id).Delete(&Channel{}).Error; err != nil {
+			return fmt.Errorf("delete channel %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// EraseChannelProfile removes what a disconnected channel holds of the
+// platform account (name, picture, account ID, tokens), keeping the row its
+// posts refer to. An active channel is left alone.
+func (s *Store) EraseChannelProfile(ctx context.Context, id string) error {
+	err := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ? AND status <> ?", id, ChannelActive).Updates(map[string]any{
+		"display_name": "", "avatar_url": "", "external_id": "erased:" + id, "scope": "",
+		"access_token_sealed": gorm.Expr("NULL"), "refresh_token_sealed": gorm.Expr("NULL"),
+		"access_expires_at": gorm.Expr("NULL"), "refresh_expires_at": gorm.Expr("NULL"), "updated_at": s.now(),
+	}).Error
+	if err != nil {
+		return fmt.Errorf("erase channel %s: %w", id, err)
+	}
+	return nil
 }

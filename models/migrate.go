@@ -157,6 +157,73 @@ CREATE INDEX webhook_events_status_idx ON webhook_events (status, id);
 CREATE INDEX webhook_events_account_idx ON webhook_events (account, id);
 ALTER TABLE posts ADD COLUMN public_state TEXT NOT NULL DEFAULT '';
 `},
+	{4, "retention", `
+CREATE TABLE retention_items (
+	category   TEXT NOT NULL,
+	object_id  TEXT NOT NULL,
+	user_id    TEXT NOT NULL DEFAULT '',
+	due_at     {{ts}} NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	created_at {{ts}} NOT NULL,
+	PRIMARY KEY (category, object_id)
+);
+CREATE INDEX retention_items_due_idx ON retention_items (category, due_at);
+CREATE INDEX retention_items_user_idx ON retention_items (user_id);
+CREATE TABLE retention_wakes (
+	category TEXT PRIMARY KEY,
+	wake_at  {{ts}}
+);
+CREATE TABLE retention_batches (
+	id              TEXT PRIMARY KEY,
+	category        TEXT NOT NULL,
+	finished_at     {{ts}} NOT NULL,
+	deleted         INTEGER NOT NULL,
+	failed          INTEGER NOT NULL,
+	max_lateness_ms {{bigint}} NOT NULL
+);
+CREATE INDEX retention_batches_idx ON retention_batches (category, finished_at);
+CREATE TABLE legal_holds (
+	id          TEXT PRIMARY KEY,
+	user_id     TEXT NOT NULL DEFAULT '',
+	category    TEXT NOT NULL DEFAULT '',
+	object_id   TEXT NOT NULL DEFAULT '',
+	reason      TEXT NOT NULL,
+	placed_by   TEXT NOT NULL,
+	placed_at   {{ts}} NOT NULL,
+	released_by TEXT NOT NULL DEFAULT '',
+	released_at {{ts}}
+);
+CREATE INDEX legal_holds_user_idx ON legal_holds (user_id, released_at);
+CREATE INDEX legal_holds_object_idx ON legal_holds (category, object_id, released_at);
+CREATE TABLE request_logs (
+	id          TEXT PRIMARY KEY,
+	at          {{ts}} NOT NULL,
+	method      TEXT NOT NULL,
+	path        TEXT NOT NULL,
+	status      INTEGER NOT NULL,
+	duration_ms {{bigint}} NOT NULL,
+	user_id     TEXT NOT NULL DEFAULT '',
+	ip          TEXT NOT NULL DEFAULT '',
+	request_id  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX request_logs_at_idx ON request_logs (at);
+CREATE INDEX request_logs_user_idx ON request_logs (user_id);
+CREATE TABLE security_events (
+	id      TEXT PRIMARY KEY,
+	at      {{ts}} NOT NULL,
+	kind    TEXT NOT NULL,
+	user_id TEXT NOT NULL DEFAULT '',
+	ip      TEXT NOT NULL DEFAULT '',
+	detail  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX security_events_at_idx ON security_events (at);
+CREATE INDEX security_events_user_idx ON security_events (user_id);
+ALTER TABLE users ADD COLUMN last_active_at {{ts}};
+ALTER TABLE users ADD COLUMN marketing_emails BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN marketing_updated_at {{ts}};
+ALTER TABLE channels ADD COLUMN revoked_at {{ts}};
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -232,3 +232,20 @@ func (s *Store) DeletePostMetadata(ctx context.Context, id string) error {
 		return nil
 	})
 }
+
+// DeletePostsMetadata deletes posts and their history in one transaction
+// (retention, 90 days after posting). Idempotent.
+func (s *Store) DeletePostsMetadata(ctx context.Context, ids []string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			if err := tx.Where("post_id IN ?", chunk).Delete(&PostEvent{}).Error; err != nil {
+				return fmt.Errorf("delete post events: %w", err)
+			}
+			if err := tx.Where("id IN ?", chunk).Delete(&Post{}).Error; err != nil {
+				return fmt.Errorf("delete posts: %w", err)
+			}
+		}
+		return nil
+	})
+}

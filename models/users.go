@@ -34,6 +34,13 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	ClosedAt     *time.Time
+	// LastActiveAt is the last sign-in or request, to the day; marketing
+	// data ends after 24 months without activity.
+	LastActiveAt *time.Time
+	// MarketingEmails is the user's consent to marketing email, set when
+	// MarketingUpdatedAt says.
+	MarketingEmails    bool
+	MarketingUpdatedAt *time.Time
 }
 
 // NewID returns a new time-ordered identifier (UUIDv7), so that IDs sort by
@@ -216,7 +223,7 @@ func (s *Store) PurgeUser(ctx context.Context, id string) error {
 				return fmt.Errorf("purge user %s: %w", id, err)
 			}
 		}
-		for _, model := range []any{&Session{}, &AccessToken{}, &Post{}, &Upload{}, &Channel{}} {
+		for _, model := range []any{&Session{}, &AccessToken{}, &Post{}, &Upload{}, &Channel{}, &RequestLog{}, &SecurityEvent{}} {
 			if err := tx.Where("user_id = ?", id).Delete(model).Error; err != nil {
 				return fmt.Errorf("purge user %s: %w", id, err)
 			}
@@ -224,8 +231,48 @@ func (s *Store) PurgeUser(ctx context.Context, id string) error {
 		if err := tx.Where("id = ?", id).Delete(&User{}).Error; err != nil {
 			return fmt.Errorf("purge user %s: %w", id, err)
 		}
+		// What was due later is gone now; the account's own item is
+		// completed by the retention engine that called us.
+		if err := tx.Where("user_id = ? AND category <> ?", id, "closed_accounts").Delete(&RetentionItem{}).Error; err != nil {
+			return fmt.Errorf("purge user %s: %w", id, err)
+		}
 		return nil
 	})
+}
+
+// TouchActivity records that the user was active at, to the day, and
+// reports whether the stored day changed (so that the marketing clock
+// needs moving).
+func (s *Store) TouchActivity(ctx context.Context, id string, at time.Time) (bool, error) {
+	day := at.UTC().Truncate(24 * time.Hour)
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND (last_active_at IS NULL OR last_active_at < ?)", id, day).
+		Update("last_active_at", day)
+	if res.Error != nil {
+		return false, fmt.Errorf("touch activity: %w", res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// SetMarketingEmails records the user's marketing consent and when it was
+// given or withdrawn.
+func (s *Store) SetMarketingEmails(ctx context.Context, id string, on bool) (User, error) {
+	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).
+		Updates(map[string]any{"marketing_emails": on, "marketing_updated_at": s.now(), "updated_at": s.now()}).Error
+	if err != nil {
+		return User{}, fmt.Errorf("set marketing emails: %w", err)
+	}
+	return s.UserByID(ctx, id)
+}
+
+// EndMarketing withdraws marketing consent after 24 months of inactivity
+// and forgets when it was given. Idempotent.
+func (s *Store) EndMarketing(ctx context.Context, id string, at time.Time) error {
+	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND (marketing_emails OR marketing_updated_at IS NOT NULL)", id).
+		Updates(map[string]any{"marketing_emails": false, "marketing_updated_at": gorm.Expr("NULL"), "updated_at": at.UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("end marketing: %w", err)
+	}
+	return nil
 }
 
 // UserFilter narrows a staff listing of users.

@@ -60,6 +60,11 @@ func (p Period) After(t time.Time) time.Time {
 	return t.AddDate(p.Years, p.Months, p.Days).Add(p.Exact)
 }
 
+// Before returns the start of the period that ends at t.
+func (p Period) Before(t time.Time) time.Time {
+	return t.Add(-p.Exact).AddDate(-p.Years, -p.Months, -p.Days)
+}
+
 // String reads like the policies.
 func (p Period) String() string {
 	var parts []string
@@ -91,6 +96,7 @@ const (
 	PostMetadata            Category = "post_metadata"
 	ServerLogs              Category = "server_logs"
 	SecurityLogs            Category = "security_logs"
+	WebhookDeliveries       Category = "webhook_deliveries"
 	OAuthFlowState          Category = "oauth_flow_state"
 	Sessions                Category = "sessions"
 	PlatformTokens          Category = "platform_tokens"
@@ -131,6 +137,8 @@ var Policies = []Policy{
 	{PostMetadata, "post metadata: caption, settings, status, publish ids", AtPosting, Period{Days: 90}, Delete, false,
 		"000 §6: post metadata, 90 days after posting"},
 	{ServerLogs, "server and request logs", AtCreation, Period{Days: 30}, Delete, false,
+		"000 §6: server logs, 30 days"},
+	{WebhookDeliveries, "raw platform webhook deliveries (request logs of the webhook endpoints)", AtCreation, Period{Days: 30}, Delete, false,
 		"000 §6: server logs, 30 days"},
 	{SecurityLogs, "security logs", AtCreation, Period{Months: 12}, Delete, false,
 		"004 §10: server logs, security logs, up to 12 months"},

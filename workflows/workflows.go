@@ -38,6 +38,9 @@ const (
 	KindPostExpiry     = "post-expiry"
 	KindUploadExpiry   = "upload-expiry"
 	KindTokenRefresh   = "token-refresh"
+	// KindRetention is a retention category's expiry process; its object
+	// ID is the category.
+	KindRetention = "retention"
 	// KindWebhookReconcile is a TikTok account's reconciliation process.
 	KindWebhookReconcile = "webhook-reconcile"
 )
