@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/youtube"
@@ -25,7 +27,10 @@ type Manager struct {
 	Vault   *vault.Keyring
 	TikTok  *tiktok.Client
 	YouTube *youtube.Client
-	Now     func() time.Time
+	// Retention starts the 30-day clock of a YouTube channel's data when
+	// access is revoked at Google.
+	Retention *scheduler.Scheduler
+	Now       func() time.Time
 }
 
 func (t *Manager) now() time.Time {
@@ -136,6 +141,12 @@ func (t *Manager) refreshFailed(ctx context.Context, ch models.Channel, err erro
 func (t *Manager) MarkReauthRequired(ctx context.Context, ch models.Channel, reason string) error {
 	if err := t.Store.SetChannelStatus(ctx, ch.ID, models.ChannelReauthRequired, reason); err != nil {
 		return err
+	}
+	if ch.Platform == models.YouTube {
+		item := scheduler.Item{Category: retention.YouTubeDataRevoked, ObjectID: ch.ID, UserID: ch.UserID, Start: t.now()}
+		if err := t.Retention.Schedule(ctx, item); err != nil {
+			return err
+		}
 	}
 	ids, err := t.Store.ScheduledPostsOfChannel(ctx, ch.ID)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
+	"github.com/loomcast/loomcast/retention"
 )
 
 // csrfResponse answers GET /v1/auth/csrf.
@@ -164,6 +165,7 @@ func (s *Server) login(c *gin.Context) {
 	}
 	if err := password.Verify(*u.PasswordHash, req.Password); err != nil {
 		s.limits.accountFailures.add(account)
+		s.securityEvent(c.Request.Context(), "login_failed", u.ID, ip, "wrong password")
 		if !errors.Is(err, password.ErrMismatch) {
 			s.log(c).Error("verify password", "error", err.Error(), "user_id", u.ID)
 		}
@@ -171,6 +173,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	s.limits.accountFailures.reset(account)
+	s.securityEvent(c.Request.Context(), "login", u.ID, ip, "password")
 	resp, err := s.startSession(c, u)
 	if err != nil {
 		s.fail(c, err)
@@ -190,9 +193,13 @@ func (s *Server) startSession(c *gin.Context, u models.User) (sessionResponse, e
 		}
 	}
 	sess := models.Session{ID: models.NewID(), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(config.SessionIdle)}
+	if err := s.buckets.Note(ctx, retention.Sessions, now); err != nil {
+		return sessionResponse{}, err
+	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return sessionResponse{}, err
 	}
+	s.noteActivity(ctx, u.ID, now)
 	platforms, err := s.store.ConnectedPlatforms(ctx, u.ID)
 	if err != nil {
 		return sessionResponse{}, err

@@ -16,6 +16,8 @@ import (
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/workflows"
 	wfchannels "github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/posting"
@@ -263,6 +265,16 @@ func (s *Server) disconnectChannel(c *gin.Context) {
 		}
 	}
 	if err := s.store.SetChannelStatus(ctx, ch.ID, models.ChannelDisconnected, "disconnected by you"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	// A YouTube channel's data goes 7 days after disconnect; a TikTok
+	// channel's profile at once (its posts keep their own 90 days).
+	category := retention.ChannelData
+	if ch.Platform == models.YouTube {
+		category = retention.YouTubeDataDisconnected
+	}
+	if err := s.retention.Schedule(ctx, scheduler.Item{Category: category, ObjectID: ch.ID, UserID: ch.UserID, Start: s.now()}); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
+	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/accounts"
 )
@@ -32,6 +34,11 @@ type profile struct {
 	GoogleLinked bool      `json:"google_linked"`
 	Platforms    []string  `json:"platforms"`
 	CreatedAt    time.Time `json:"created_at"`
+	// MarketingEmails is the consent to marketing email, given or
+	// withdrawn at MarketingUpdatedAt; it lapses after 24 months without
+	// activity (policy 004 section 10).
+	MarketingEmails    bool       `json:"marketing_emails"`
+	MarketingUpdatedAt *time.Time `json:"marketing_updated_at"`
 }
 
 func toProfile(u models.User, platforms []string) profile {
@@ -41,7 +48,7 @@ func toProfile(u models.User, platforms []string) profile {
 	return profile{
 		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL, Timezone: u.Timezone,
 		Role: u.Role, HasPassword: u.PasswordHash != nil, GoogleLinked: u.GoogleSub != nil,
-		Platforms: platforms, CreatedAt: u.CreatedAt,
+		Platforms: platforms, CreatedAt: u.CreatedAt, MarketingEmails: u.MarketingEmails, MarketingUpdatedAt: u.MarketingUpdatedAt,
 	}
 }
 
@@ -60,6 +67,8 @@ type patchMeRequest struct {
 	DisplayName *string `json:"display_name"`
 	AvatarURL   *string `json:"avatar_url"`
 	Timezone    *string `json:"timezone"`
+	// MarketingEmails gives or withdraws consent to marketing email.
+	MarketingEmails *bool `json:"marketing_emails"`
 }
 
 func (s *Server) patchMe(c *gin.Context) {
@@ -92,10 +101,23 @@ func (s *Server) patchMe(c *gin.Context) {
 		s.fail(c, invalid(fields))
 		return
 	}
-	u, err := s.store.UpdateProfile(c.Request.Context(), p.User.ID, upd)
+	ctx := c.Request.Context()
+	u, err := s.store.UpdateProfile(ctx, p.User.ID, upd)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	if req.MarketingEmails != nil {
+		// The consent record lives until 24 months of inactivity.
+		item := scheduler.Item{Category: retention.Marketing, ObjectID: u.ID, UserID: u.ID, Start: s.now()}
+		if err := s.retention.Schedule(ctx, item); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if u, err = s.store.SetMarketingEmails(ctx, u.ID, *req.MarketingEmails); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	p.User = u
 	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), u.ID)
@@ -179,6 +201,7 @@ func (s *Server) deleteMe(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.securityEvent(ctx, "account_closed", p.User.ID, c.ClientIP(), "purge after "+u.ClosedAt.Add(accounts.Grace).Format(time.RFC3339))
 	s.clearSession(c)
 	c.JSON(http.StatusAccepted, closeResponse{ClosedAt: *u.ClosedAt, PurgeAfter: u.ClosedAt.Add(accounts.Grace)})
 }
@@ -255,5 +278,6 @@ func (s *Server) changePassword(c *gin.Context) {
 		s.fail(c, fmt.Errorf("end other sessions: %w", err))
 		return
 	}
+	s.securityEvent(ctx, "password_changed", p.User.ID, c.ClientIP(), "other sessions ended")
 	c.Status(http.StatusNoContent)
 }

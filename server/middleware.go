@@ -17,6 +17,7 @@ import (
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention"
 )
 
 const (
@@ -69,10 +70,14 @@ func (s *Server) requestContext(c *gin.Context) {
 		slog.Int("status", c.Writer.Status()),
 		slog.Duration("duration", time.Since(start)),
 	}
+	line := models.RequestLog{At: s.now(), Method: c.Request.Method, Path: c.FullPath(), Status: c.Writer.Status(),
+		DurationMS: time.Since(start).Milliseconds(), IP: c.ClientIP(), RequestID: id}
 	if p, ok := c.Get(ctxPrincipal); ok {
 		attrs = append(attrs, slog.String("user_id", p.(*principal).User.ID))
+		line.UserID = p.(*principal).User.ID
 	}
 	logger.Info("request", attrs...)
+	s.requestLogs.add(line)
 }
 
 func (s *Server) recoverPanic(c *gin.Context) {
@@ -185,9 +190,13 @@ func (s *Server) principalFromSession(c *gin.Context, raw string) (*principal, e
 	// Slide: a new cookie on every request, the row now and then.
 	expires := now.Add(config.SessionIdle)
 	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
+		if err := s.buckets.Note(ctx, retention.Sessions, now); err != nil {
+			return nil, err
+		}
 		if err := s.store.TouchSession(ctx, sess.ID, now, expires); err != nil {
 			return nil, err
 		}
+		s.noteActivity(ctx, u.ID, now)
 		if claims.Platforms, err = s.store.ConnectedPlatforms(ctx, u.ID); err != nil {
 			return nil, err
 		}

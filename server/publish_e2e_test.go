@@ -353,9 +353,15 @@ func TestPostsAPI(t *testing.T) {
 		require.Nil(t, ch.AccessTokenSealed, "tokens are deleted at once")
 		require.Nil(t, ch.RefreshTokenSealed)
 
-		// Connecting it again revives the same channel with working tokens.
+		// Its profile is erased at once by retention (policy 000 section 6:
+		// "until you disconnect"); the row stays for the post's metadata.
+		require.Eventually(t, func() bool {
+			ch, err := env.Store.ChannelByID(context.Background(), tiktokID)
+			return err == nil && ch.DisplayName == "" && ch.ExternalID == "erased:"+tiktokID
+		}, 10*time.Second, 50*time.Millisecond, "the disconnected channel's profile is erased")
+
+		// Connecting it again gives a channel with working tokens.
 		again := c.ConnectChannel("tiktok")
-		require.Equal(t, tiktokID, again)
 		r = c.Do(http.MethodGet, "/v1/channels/"+again+"/creator-info", nil)
 		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
 	})

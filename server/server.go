@@ -19,6 +19,7 @@ import (
 	"github.com/loomcast/loomcast/google"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/youtube"
 )
@@ -95,6 +96,11 @@ type Server struct {
 	tiktok    *tiktok.Client
 	youtube   *youtube.Client
 	relayWake chan struct{}
+	// retention starts retention clocks; buckets those of logs and
+	// sessions, once per time bucket.
+	retention   *scheduler.Scheduler
+	buckets     *scheduler.Buckets
+	requestLogs *requestLogs
 }
 
 // New builds the API and its routes.
@@ -129,6 +135,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		youtube:   d.YouTube,
 		relayWake: d.RelayWake,
 	}
+	s.retention = &scheduler.Scheduler{Store: d.Store, Waker: scheduler.TemporalWaker{Client: d.Temporal}}
+	s.buckets = scheduler.NewBuckets(s.retention)
+	s.requestLogs = &requestLogs{store: d.Store, buckets: s.buckets, logger: d.Logger}
 	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
 	engine, err := s.routes(d.Sandboxes)
 	if err != nil {
@@ -204,6 +213,11 @@ func (s *Server) routes(sandboxes map[string]http.Handler) (*gin.Engine, error) 
 	staff.POST("/posts/:id/retry", s.requireRole(models.RoleSupport), s.adminRetryPost)
 	staff.GET("/webhooks", s.requireRole(models.RoleSupport), s.adminWebhooks)
 	staff.POST("/webhooks/:id/replay", s.requireRole(models.RoleSupport), s.adminReplayWebhook)
+	staff.GET("/retention", s.adminRetention)
+	staff.GET("/retention/:category/upcoming", s.adminRetentionUpcoming)
+	staff.GET("/holds", s.requireRole(models.RolePrivacy), s.adminListHolds)
+	staff.POST("/holds", s.requireRole(models.RolePrivacy), s.adminPlaceHold)
+	staff.DELETE("/holds/:id", s.requireRole(models.RolePrivacy), s.adminReleaseHold)
 
 	for name, h := range sandboxes {
 		prefix := "/sandbox/" + name

@@ -13,14 +13,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
-	"github.com/loomcast/loomcast/workflows"
-	"github.com/loomcast/loomcast/workflows/posting"
+	"github.com/loomcast/loomcast/retention/scheduler"
 )
 
 // UploadRetention is how long an upload for publishing is kept at most
@@ -83,16 +80,11 @@ func (s *Server) createUpload(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if _, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    posting.UploadExpiryWorkflowID(id),
-		TaskQueue:             workflows.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: workflows.SearchAttributes(user.ID, workflows.KindUploadExpiry, id),
-	}, posting.UploadExpiry, posting.UploadExpiryInput{UploadID: id, DueAt: up.ExpiresAt}); err != nil {
-		// Without its expiry the file must not stay: undo the upload.
+	if err := s.retention.Schedule(ctx, scheduler.Item{Category: retention.Uploads, ObjectID: id, UserID: user.ID, Start: now}); err != nil {
+		// Without its deletion scheduled the file must not stay: undo.
 		_ = s.blob.Delete(ctx, key)
 		_ = s.store.MarkUploadDeleted(ctx, id, now)
-		s.log(c).Error("start upload expiry", slog.String("error", err.Error()))
+		s.log(c).Error("schedule upload retention", slog.String("error", err.Error()))
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "The upload could not be scheduled for deletion, so it was not kept; try again in a minute.", RetryAfter: 30})
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/tiktok"
 )
 
@@ -58,6 +59,7 @@ func (s *Server) tiktokWebhook(c *gin.Context) {
 	if !slices.Contains(TikTokEvents, ev.Event) {
 		rec.Status, rec.Detail = models.WebhookIgnored, "unknown event type"
 	}
+	s.noteWebhookDelivery(c, rec.ReceivedAt)
 	stored, err := s.store.InsertWebhookEvent(c.Request.Context(), rec)
 	if err != nil {
 		s.fail(c, err)
@@ -95,6 +97,7 @@ func (s *Server) stripeWebhook(c *gin.Context) {
 	}
 	rec := &models.WebhookEvent{Source: models.SourceStripe, EventKey: ev.ID, EventType: string(ev.Type), Account: ev.Account,
 		Payload: string(body), ReceivedAt: s.now()}
+	s.noteWebhookDelivery(c, rec.ReceivedAt)
 	stored, err := s.store.InsertWebhookEvent(c.Request.Context(), rec)
 	if err != nil {
 		s.fail(c, err)
@@ -197,4 +200,13 @@ func (s *Server) adminReplayWebhook(c *gin.Context) {
 	s.wakeRelay()
 	s.log(c).Info("webhook replayed", "event_id", e.ID, "by", currentPrincipal(c).User.ID)
 	c.JSON(http.StatusAccepted, gin.H{"id": e.ID, "status": models.WebhookReceived})
+}
+
+// noteWebhookDelivery starts the retention clock of the hour's deliveries
+// (30 days). Ingestion never fails for it: a later hour's item deletes
+// every settled delivery older than itself.
+func (s *Server) noteWebhookDelivery(c *gin.Context, at time.Time) {
+	if err := s.buckets.Note(c.Request.Context(), retention.WebhookDeliveries, at); err != nil {
+		s.log(c).Warn("schedule webhook retention", slog.String("error", err.Error()))
+	}
 }

@@ -10,15 +10,18 @@ import (
 
 	accountsact "github.com/loomcast/loomcast/activities/accounts"
 	channelsact "github.com/loomcast/loomcast/activities/channels"
+	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	postingact "github.com/loomcast/loomcast/activities/posting"
 	webhooksact "github.com/loomcast/loomcast/activities/webhooks"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/accounts"
 	"github.com/loomcast/loomcast/workflows/channels"
+	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
 	"github.com/loomcast/loomcast/workflows/webhooks"
 	"github.com/loomcast/loomcast/youtube"
@@ -31,6 +34,10 @@ type Deps struct {
 	Grants  *grants.Manager
 	TikTok  *tiktok.Client
 	YouTube *youtube.Client
+	// Retention starts retention clocks; Executions deletes a purged
+	// user's workflow executions.
+	Retention  *scheduler.Scheduler
+	Executions expiryact.Executions
 }
 
 // Register adds every workflow and activity to r.
@@ -59,6 +66,12 @@ func Register(r sdkworker.Registry, d Deps) {
 	wf(webhooks.ReconcileTikTok, "ReconcileTikTok")
 	hooks := &webhooksact.Activities{Store: d.Store, Grants: d.Grants}
 	act(hooks.ApplyTikTokEvents, webhooks.ApplyEventsActivity)
+
+	wf(expiry.Expiry, expiry.WorkflowName)
+	exp := &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention}
+	act(exp.ArmRetention, expiry.ArmActivity)
+	act(exp.ExpireDue, expiry.ExpireActivity)
+	act(exp.ScheduleRetention, expiry.ScheduleActivity)
 
 	wf(channels.TokenRefresh, "TokenRefresh")
 	ch := &channelsact.Activities{Grants: d.Grants}

@@ -31,7 +31,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
 
+	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/devserver"
 	"github.com/loomcast/loomcast/google"
@@ -39,6 +41,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
 	"github.com/loomcast/loomcast/relay"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/server"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
@@ -158,9 +161,10 @@ func runDev(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := worker.New(tc, workerDeps(store, pp))
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	pp.grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	w, err := startWorker(ctx, cfg, store, tc, pp)
+	if err != nil {
+		return err
 	}
 	defer w.Stop()
 	wake := make(chan struct{}, 1)
@@ -207,6 +211,7 @@ func runServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pp.grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
 	sc, deps := serverParts(cfg, store, tc, logger, pp)
 	api, err := server.New(sc, deps)
 	if err != nil {
@@ -237,9 +242,10 @@ func runWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := worker.New(tc, workerDeps(store, pp))
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	pp.grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	w, err := startWorker(ctx, cfg, store, tc, pp)
+	if err != nil {
+		return err
 	}
 	logger.Info("worker polling", slog.String("task_queue", workflows.TaskQueue), slog.Any("config", cfg))
 	// The webhook relay runs beside the worker: it needs Temporal, not the API.
@@ -419,8 +425,24 @@ func openChecked(ctx context.Context, cfg *config.Config) (*models.Store, error)
 	return store, nil
 }
 
-func workerDeps(store *models.Store, pp parts) worker.Deps {
-	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube}
+func workerDeps(cfg *config.Config, store *models.Store, tc client.Client, pp parts) worker.Deps {
+	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube,
+		Retention:  pp.grants.Retention,
+		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: cfg.Temporal.Namespace}}
+}
+
+// startWorker starts the worker, then makes sure every retention category's
+// expiry process runs (it only wakes them: they read their due times).
+func startWorker(ctx context.Context, cfg *config.Config, store *models.Store, tc client.Client, pp parts) (sdkworker.Worker, error) {
+	w := worker.New(tc, workerDeps(cfg, store, tc, pp))
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	if err := pp.grants.Retention.EnsureRunning(ctx); err != nil {
+		w.Stop()
+		return nil, fmt.Errorf("start retention processes: %w", err)
+	}
+	return w, nil
 }
 
 func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logger *slog.Logger, pp parts) (server.Config, server.Deps) {

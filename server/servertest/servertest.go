@@ -25,8 +25,11 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
+	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/google"
 	googlefake "github.com/loomcast/loomcast/google/fake"
@@ -35,6 +38,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/relay"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/server"
 	"github.com/loomcast/loomcast/tiktok"
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
@@ -103,7 +107,14 @@ var SessionKey = []byte("servertest-session-key-0123456789abcdef")
 func New(t testing.TB, d models.Dialect, opts Options) *Env {
 	t.Helper()
 	store := modelstest.Open(t, d)
-	ts := temporaltest.NewServer()
+	// Deleting a closed execution waits for the transfer queue's ack
+	// level, updated every 30 s by default: a second keeps the purge
+	// tests short. The cache refresh is temporaltest's own setting.
+	dc := dynamicconfig.StaticClient{
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		dynamicconfig.TransferProcessorUpdateAckInterval.Key():      []dynamicconfig.ConstrainedValue{{Value: time.Second}},
+	}
+	ts := temporaltest.NewServer(temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(dc)))
 	t.Cleanup(ts.Stop)
 	tc := ts.GetDefaultClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -119,6 +130,7 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 
 	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake, temporal: ts, wake: make(chan struct{}, 1)}
 	env.startPlatforms(t, store)
+	env.Grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
 
 	// The handler is set once the server exists, since the OAuth redirect
 	// URI needs the server's address.
@@ -182,7 +194,8 @@ func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
 			RedirectURI: e.HTTP.URL + "/v1/channels/tiktok/callback", AuthURL: e.TikTok.AuthURL(), APIBaseURL: e.TikTok.APIBaseURL(), HTTPClient: tiktokHTTP})
 	}
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
-		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube})
+		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube,
+			Retention: e.Grants.Retention, Executions: expiryact.TemporalExecutions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace()}})
 	})
 	e.T.Cleanup(w.Stop)
 	return w
@@ -422,3 +435,6 @@ func (c *Client) Upload(size int64, d time.Duration) string {
 	require.NoError(c.env.T, json.Unmarshal(body, &v))
 	return v.ID
 }
+
+// Namespace is the Temporal namespace of the env.
+func (e *Env) Namespace() string { return e.temporal.GetDefaultNamespace() }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/workflows/expiry"
 )
 
 // Grace is how long a closed account is kept so that its owner can export
@@ -27,9 +28,11 @@ type ClosureInput struct {
 	ClosedAt time.Time
 }
 
-// ClosureResult reports when the account was purged.
+// ClosureResult reports when the account was purged (runs before the
+// retention engine) or is due to be.
 type ClosureResult struct {
 	PurgedAt time.Time
+	PurgeDue time.Time
 }
 
 // QueryPurgeDue answers with the time at which the account will be purged.
@@ -52,8 +55,8 @@ const (
 	PurgeAccountActivity         = "PurgeAccount"
 )
 
-// AccountClosure records the closure, waits out the grace period on a
-// durable timer and purges the account.
+// AccountClosure records the closure and starts the account's retention
+// clock: the retention engine purges it when the 30-day grace ends.
 func AccountClosure(ctx workflow.Context, in ClosureInput) (ClosureResult, error) {
 	c := &closure{in: in, purgeDue: in.ClosedAt.Add(Grace)}
 	if err := c.setup(ctx); err != nil {
@@ -80,6 +83,16 @@ func (c *closure) run(ctx workflow.Context) (ClosureResult, error) {
 		RecordClosureInput(c.in)).Get(ctx, nil); err != nil {
 		return ClosureResult{}, fmt.Errorf("record closure: %w", err)
 	}
+	if workflow.GetVersion(ctx, expiry.RetentionVersion, workflow.DefaultVersion, 1) == 1 {
+		// The retention engine purges the account when its grace ends
+		// (unless a legal hold defers it).
+		clock := expiry.Clock{Category: retention.ClosedAccounts, ObjectID: c.in.UserID, UserID: c.in.UserID, Start: c.in.ClosedAt}
+		if err := workflow.ExecuteActivity(ctx, expiry.ScheduleActivity, expiry.ScheduleInput{Clocks: []expiry.Clock{clock}}).Get(ctx, nil); err != nil {
+			return ClosureResult{}, fmt.Errorf("start closure retention: %w", err)
+		}
+		return ClosureResult{PurgeDue: c.purgeDue}, nil
+	}
+	// Runs started before the retention engine wait and purge themselves.
 	if err := c.waitForGraceToEnd(ctx); err != nil {
 		return ClosureResult{}, err
 	}

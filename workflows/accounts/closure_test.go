@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,11 +11,29 @@ import (
 
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows/accounts"
 )
 
-func TestAccountClosure(t *testing.T) {
+// wakes records the categories woken.
+type wakes struct {
+	mu   sync.Mutex
+	cats []retention.Category
+}
+
+func (w *wakes) Wake(_ context.Context, c retention.Category) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cats = append(w.cats, c)
+	return nil
+}
+
+// The closure records the account closed at once and hands its purge to
+// the retention engine, due when the 30-day grace ends (the engine's own
+// tests follow the account to day 29 and day 31).
+func TestAccountClosureStartsTheGraceClock(t *testing.T) {
 	ctx := context.Background()
 	store := modelstest.Open(t, models.SQLite)
 	u := &models.User{Email: "closing@example.com"}
@@ -22,37 +41,25 @@ func TestAccountClosure(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	worker.Register(env, worker.Deps{Store: store})
-	closedAt := env.Now().UTC()
-
-	exists := func() bool {
-		_, err := store.UserByID(ctx, u.ID)
-		if err == nil {
-			return true
-		}
-		require.ErrorIs(t, err, models.ErrNotFound)
-		return false
-	}
-	var onDay29, onDay29Closed bool
-	env.RegisterDelayedCallback(func() {
-		onDay29 = exists()
-		got, err := store.UserByID(ctx, u.ID)
-		onDay29Closed = err == nil && got.ClosedAt != nil
-		due, err := env.QueryWorkflow(accounts.QueryPurgeDue)
-		require.NoError(t, err)
-		var dueAt time.Time
-		require.NoError(t, due.Get(&dueAt))
-		require.WithinDuration(t, closedAt.Add(30*24*time.Hour), dueAt, time.Second)
-	}, 29*24*time.Hour)
+	w := &wakes{}
+	worker.Register(env, worker.Deps{Store: store, Retention: &scheduler.Scheduler{Store: store, Waker: w}})
+	closedAt := env.Now().UTC().Truncate(time.Second)
 
 	env.ExecuteWorkflow(accounts.AccountClosure, accounts.ClosureInput{UserID: u.ID, ClosedAt: closedAt})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var res accounts.ClosureResult
 	require.NoError(t, env.GetWorkflowResult(&res))
+	require.True(t, res.PurgeDue.Equal(closedAt.Add(30*24*time.Hour)), "due %s", res.PurgeDue)
 
-	require.True(t, onDay29, "the account is kept during the 30-day export grace")
-	require.True(t, onDay29Closed, "the account is marked closed during the grace")
-	require.False(t, exists(), "the account is purged after the grace")
-	require.WithinDuration(t, closedAt.Add(accounts.Grace), res.PurgedAt, time.Second)
+	got, err := store.UserByID(ctx, u.ID)
+	require.NoError(t, err, "kept during the grace, for export")
+	require.NotNil(t, got.ClosedAt)
+	items, err := store.UpcomingRetention(ctx, string(retention.ClosedAccounts), 10)
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	require.Equal(t, u.ID, items[0].ObjectID)
+	require.Equal(t, u.ID, items[0].UserID, "a hold on the user holds the purge")
+	require.True(t, items[0].DueAt.Equal(closedAt.Add(30*24*time.Hour)))
+	require.Equal(t, []retention.Category{retention.ClosedAccounts}, w.cats, "the engine's workflow is woken for the new item")
 }

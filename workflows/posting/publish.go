@@ -16,6 +16,7 @@ import (
 
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/expiry"
 )
 
 // PublishWorkflowID is the one publication process of a post.
@@ -463,7 +464,7 @@ func failed(err error) PublishResult {
 }
 
 // finish records the outcome, deletes the upload once the post is
-// published, and starts the metadata expiry.
+// published, and starts the metadata's retention clock.
 func (p *publisher) finish(ctx workflow.Context, res PublishResult) (PublishResult, error) {
 	p.status = res.Status
 	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
@@ -488,6 +489,15 @@ func (p *publisher) finish(ctx workflow.Context, res PublishResult) (PublishResu
 	if res.Status == StatusPublished {
 		postedAt = now
 	}
+	if workflow.GetVersion(ctx, expiry.RetentionVersion, workflow.DefaultVersion, 1) == 1 {
+		clock := expiry.Clock{Category: retention.PostMetadata, ObjectID: p.in.PostID, UserID: p.in.UserID, Start: postedAt}
+		if err := workflow.ExecuteActivity(dbCtx, expiry.ScheduleActivity, expiry.ScheduleInput{Clocks: []expiry.Clock{clock}}).Get(ctx, nil); err != nil {
+			return res, fmt.Errorf("start metadata retention: %w", err)
+		}
+		return res, nil
+	}
+	// Runs started before the retention engine keep a timer workflow per
+	// post.
 	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            MetadataExpiryWorkflowID(p.in.PostID),
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,

@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
 
@@ -65,6 +67,7 @@ type harness struct {
 	start   time.Time
 	inits   int
 	uploads int
+	clocks  []expiry.Clock
 }
 
 // newHarness registers the workflows with stand-in activities that behave
@@ -102,6 +105,12 @@ func newHarness(t *testing.T) *harness {
 		return nil
 	}, posting.DeleteUploadActivity)
 	reg(func(context.Context, posting.PostInput) error { return nil }, posting.DeletePostMetadataAct)
+	reg(func(_ context.Context, in expiry.ScheduleInput) error {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		h.clocks = append(h.clocks, in.Clocks...)
+		return nil
+	}, expiry.ScheduleActivity)
 	return h
 }
 
@@ -168,11 +177,10 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		h.env.RegisterDelayedCallback(func() {
 			h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(20 * time.Minute)})
 		}, 10*time.Minute)
-		var atHalfHour string
-		h.env.RegisterDelayedCallback(func() { atHalfHour = h.rec.last() }, 30*time.Minute)
 		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, 24*time.Hour))
 		require.NoError(t, h.env.GetWorkflowError())
-		require.Equal(t, posting.StatusPublished, atHalfHour)
+		require.Equal(t, posting.StatusPublished, h.rec.last())
+		require.WithinDuration(t, h.start.Add(20*time.Minute), h.env.Now(), time.Minute, "published at the new time, not a day later")
 	})
 
 	t.Run("edit changes options while scheduled", func(t *testing.T) {
@@ -310,13 +318,14 @@ func TestMetadataDeleted90DaysAfterPosting(t *testing.T) {
 	require.WithinDuration(t, start.Add(90*24*time.Hour), env.Now(), time.Minute)
 }
 
-func TestPublishedPostStartsItsMetadataExpiry(t *testing.T) {
+func TestPublishedPostStartsItsMetadataRetention(t *testing.T) {
 	h := newHarness(t)
-	var expiry posting.MetadataExpiryInput
-	h.env.OnWorkflow(posting.MetadataExpiryWorkflow, mock.Anything, mock.Anything).Return(
-		func(_ workflow.Context, in posting.MetadataExpiryInput) error { expiry = in; return nil })
 	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, time.Hour))
 	require.NoError(t, h.env.GetWorkflowError())
-	require.Equal(t, "post1", expiry.PostID)
-	require.WithinDuration(t, h.start.Add(time.Hour+posting.MetadataRetention), expiry.DueAt, time.Minute)
+	require.Len(t, h.clocks, 1, "one retention clock, no timer workflow of its own")
+	c := h.clocks[0]
+	require.Equal(t, retention.PostMetadata, c.Category)
+	require.Equal(t, "post1", c.ObjectID)
+	require.Equal(t, "u1", c.UserID)
+	require.WithinDuration(t, h.start.Add(time.Hour), c.Start, time.Minute, "the clock starts at posting")
 }
