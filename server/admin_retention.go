@@ -24,6 +24,7 @@ type retentionCategoryView struct {
 	Action         string     `json:"action"`
 	Source         string     `json:"source"`
 	Enforced       bool       `json:"enforced"`
+	Enforcement    string     `json:"enforcement"`
 	WorkflowID     string     `json:"workflow_id,omitempty"`
 	Pending        int64      `json:"pending"`
 	Held           int64      `json:"held"`
@@ -54,9 +55,11 @@ func (s *Server) adminRetention(c *gin.Context) {
 		if p.Statutory {
 			v.Period += " plus the statutory keeping period"
 		}
+		v.Enforcement = scheduler.Elsewhere[p.Category]
 		for _, e := range scheduler.Enforced {
 			if e == p.Category {
 				v.Enforced, v.WorkflowID = true, expiry.WorkflowID(e)
+				v.Enforcement = "retention engine: " + expiry.WorkflowName + " " + v.WorkflowID
 			}
 		}
 		if st := stats[string(p.Category)]; st != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/loomcast/loomcast/workflows/accounts"
 	"github.com/loomcast/loomcast/workflows/channels"
+	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
 	"github.com/loomcast/loomcast/workflows/webhooks"
 )
@@ -32,6 +33,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"UploadExpiry":                 posting.UploadExpiry,
 		"TokenRefresh":                 channels.TokenRefresh,
 		"ReconcileTikTok":              webhooks.ReconcileTikTok,
+		expiry.WorkflowName:            expiry.Expiry,
 	} {
 		replayer.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}
@@ -42,7 +44,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 		types[strings.SplitN(filepath.Base(f), "-", 2)[0]] = true
 	}
-	for _, typ := range []string{"AccountClosure", "PublishPost", "PostMetadataExpiry", "UploadExpiry", "TokenRefresh", "ReconcileTikTok"} {
+	for _, typ := range []string{"AccountClosure", "PublishPost", "PostMetadataExpiry", "UploadExpiry", "TokenRefresh", "ReconcileTikTok", expiry.WorkflowName} {
 		require.True(t, types[typ], "no recorded history of %s", typ)
 	}
 }

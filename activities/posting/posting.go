@@ -22,6 +22,7 @@ import (
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/tiktok"
 	wf "github.com/loomcast/loomcast/workflows/posting"
 	"github.com/loomcast/loomcast/youtube"
@@ -423,7 +424,11 @@ func (a *Activities) DeleteUpload(ctx context.Context, in wf.DeleteUploadInput) 
 	if err := a.Blob.Delete(ctx, up.BlobKey); err != nil {
 		return err
 	}
-	return a.Store.MarkUploadDeleted(ctx, up.ID, a.now())
+	if err := a.Store.MarkUploadDeleted(ctx, up.ID, a.now()); err != nil {
+		return err
+	}
+	// Nothing is left for its 24-hour retention item to delete.
+	return a.Store.CancelRetention(ctx, string(retention.Uploads), up.ID)
 }
 
 // DeletePostMetadata deletes the post and its history. Idempotent.

@@ -169,6 +169,19 @@ var Enforced = []retention.Category{
 	retention.ChannelData, retention.ClosedAccounts, retention.Marketing,
 }
 
+// Elsewhere says how the categories the engine does not run are kept to
+// their period, for the staff view: each is enforced where its data lives,
+// or has no data yet.
+var Elsewhere = map[retention.Category]string{
+	retention.OAuthFlowState:       "state and PKCE verifier live only in cookies with a 10-minute Max-Age; the server keeps none",
+	retention.PlatformTokens:       "deleted at once when a channel is disconnected, revoked or needs reconnecting",
+	retention.CloudConnections:     "no data yet: cloud storage connections are not built",
+	retention.LibraryMedia:         "no data yet: the media library is not built",
+	retention.BundleLedger:         "no data yet: billing is not built",
+	retention.SubscriptionRecords:  "no data yet: billing is not built",
+	retention.SupportCommunication: "no data yet: support messages are not stored by Loomcast",
+}
+
 // SweepPrefix marks a bucket item that covers every row older than its
 // category's period (scheduled when a hold is released).
 const SweepPrefix = "sweep:"
