@@ -244,3 +244,13 @@ func (s *Store) EraseChannelProfile(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// AllUserChannels lists every channel of a user, disconnected ones too
+// (erasure and its check must know them all).
+func (s *Store) AllUserChannels(ctx context.Context, userID string) ([]Channel, error) {
+	var out []Channel
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list channels: %w", err)
+	}
+	return out, nil
+}

@@ -129,3 +129,14 @@ func (s *Store) DeleteRowsBefore(ctx context.Context, table string, cutoff time.
 	}
 	return res.RowsAffected, nil
 }
+
+// DeleteUserLogs deletes a user's request and security log lines (erasure:
+// lines written after the account was deleted, by requests in flight).
+func (s *Store) DeleteUserLogs(ctx context.Context, userID string) error {
+	for _, model := range []any{&RequestLog{}, &SecurityEvent{}} {
+		if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(model).Error; err != nil {
+			return fmt.Errorf("delete user logs: %w", err)
+		}
+	}
+	return nil
+}

@@ -224,6 +224,56 @@ ALTER TABLE users ADD COLUMN marketing_emails BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN marketing_updated_at {{ts}};
 ALTER TABLE channels ADD COLUMN revoked_at {{ts}};
 `},
+	{5, "privacy requests", `
+CREATE TABLE privacy_requests (
+	id                TEXT PRIMARY KEY,
+	user_id           TEXT NOT NULL DEFAULT '',
+	email             TEXT NOT NULL,
+	type              TEXT NOT NULL,
+	filed_as          TEXT NOT NULL,
+	regime            TEXT NOT NULL,
+	region            TEXT NOT NULL DEFAULT '',
+	source            TEXT NOT NULL,
+	status            TEXT NOT NULL,
+	details           TEXT NOT NULL DEFAULT '',
+	received_at       {{ts}} NOT NULL,
+	verified_at       {{ts}},
+	deadline_at       {{ts}},
+	extended_at       {{ts}},
+	extension_reason  TEXT NOT NULL DEFAULT '',
+	closed_at         {{ts}},
+	answer            TEXT NOT NULL DEFAULT '',
+	progress_done     INTEGER NOT NULL DEFAULT 0,
+	progress_total    INTEGER NOT NULL DEFAULT 0,
+	export_key        TEXT NOT NULL DEFAULT '',
+	export_expires_at {{ts}},
+	code_hash         TEXT NOT NULL DEFAULT '',
+	code_expires_at   {{ts}},
+	code_attempts     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX privacy_requests_user_idx ON privacy_requests (user_id, status);
+CREATE INDEX privacy_requests_email_idx ON privacy_requests (email, type, status);
+CREATE INDEX privacy_requests_open_idx ON privacy_requests (status, deadline_at);
+CREATE TABLE privacy_audit (
+	id         TEXT PRIMARY KEY,
+	request_id TEXT NOT NULL REFERENCES privacy_requests (id),
+	at         {{ts}} NOT NULL,
+	actor      TEXT NOT NULL,
+	action     TEXT NOT NULL,
+	detail     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX privacy_audit_request_idx ON privacy_audit (request_id, at);
+CREATE TABLE consents (
+	id       TEXT PRIMARY KEY,
+	user_id  TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	purpose  TEXT NOT NULL,
+	granted  BOOLEAN NOT NULL,
+	at       {{ts}} NOT NULL,
+	source   TEXT NOT NULL
+);
+CREATE INDEX consents_user_idx ON consents (user_id, purpose, at);
+ALTER TABLE users ADD COLUMN restricted_at {{ts}};
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

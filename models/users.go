@@ -41,6 +41,9 @@ type User struct {
 	// MarketingUpdatedAt says.
 	MarketingEmails    bool
 	MarketingUpdatedAt *time.Time
+	// RestrictedAt marks an account whose processing the person had
+	// restricted: only storage happens (no publishing, no marketing).
+	RestrictedAt *time.Time
 }
 
 // NewID returns a new time-ordered identifier (UUIDv7), so that IDs sort by

@@ -195,3 +195,15 @@ func (s *Store) ChannelsByExternalID(ctx context.Context, platform, externalID s
 	}
 	return out, nil
 }
+
+// DeleteWebhookEventsOf deletes every stored delivery of a platform account
+// (erasure of its owner).
+func (s *Store) DeleteWebhookEventsOf(ctx context.Context, source, account string) error {
+	if account == "" {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Where("source = ? AND account = ?", source, account).Delete(&WebhookEvent{}).Error; err != nil {
+		return fmt.Errorf("delete webhook events: %w", err)
+	}
+	return nil
+}

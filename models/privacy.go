@@ -1,0 +1,245 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Statuses of a data-subject request.
+const (
+	PrivacyVerifying = "verifying" // the requester owes us proof of their email
+	PrivacyReceived  = "received"  // verified, not yet acted on
+	PrivacyInReview  = "in_review" // staff must decide
+	PrivacyExecuting = "executing"
+	PrivacyAnswered  = "answered"
+	PrivacyClosed    = "closed"
+	PrivacyRefused   = "refused"
+	PrivacyWithdrawn = "withdrawn"
+)
+
+// PrivacyOpen lists the statuses of a request still being handled.
+var PrivacyOpen = []string{PrivacyVerifying, PrivacyReceived, PrivacyInReview, PrivacyExecuting}
+
+// PrivacyRequest is a data-subject request (policy 000 sections 7 and 8,
+// 004 sections 12 to 14). It is the record that the request was handled:
+// kept, restricted, after the person's data is erased.
+type PrivacyRequest struct {
+	ID      string
+	UserID  string
+	Email   string
+	Type    string
+	FiledAs string
+	Regime  string
+	Region  string
+	Source  string
+	Status  string
+	// Details holds what the request names (fields to rectify, processing
+	// to stop), as JSON.
+	Details         string
+	ReceivedAt      time.Time
+	VerifiedAt      *time.Time
+	DeadlineAt      *time.Time
+	ExtendedAt      *time.Time
+	ExtensionReason string
+	ClosedAt        *time.Time
+	Answer          string
+	ProgressDone    int
+	ProgressTotal   int
+	ExportKey       string
+	ExportExpiresAt *time.Time
+	CodeHash        string
+	CodeExpiresAt   *time.Time
+	CodeAttempts    int
+}
+
+// PrivacyAudit is one entry of a request's append-only audit log: who did
+// what and when. Entries are never changed or deleted.
+type PrivacyAudit struct {
+	ID        string
+	RequestID string
+	At        time.Time
+	Actor     string
+	Action    string
+	Detail    string
+}
+
+// TableName keeps the audit log's table name singular like the thing.
+func (PrivacyAudit) TableName() string { return "privacy_audit" }
+
+// Consent is one decision about a purpose of processing, with its time and
+// where it came from; the latest decision per purpose holds.
+type Consent struct {
+	ID      string
+	UserID  string
+	Purpose string
+	Granted bool
+	At      time.Time
+	Source  string
+}
+
+// CreatePrivacyRequest stores a new request, unless one of the same type
+// by the same email is still open: then that one is returned with
+// joined=true and nothing is stored.
+func (s *Store) CreatePrivacyRequest(ctx context.Context, r *PrivacyRequest) (joined bool, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var open []PrivacyRequest
+		if err := tx.Where("email = ? AND type = ? AND status IN ?", r.Email, r.Type, PrivacyOpen).
+			Order("received_at").Limit(1).Find(&open).Error; err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			*r, joined = open[0], true
+			return nil
+		}
+		if r.ID == "" {
+			r.ID = NewID()
+		}
+		r.ReceivedAt = r.ReceivedAt.UTC()
+		return tx.Create(r).Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("create privacy request: %w", translate(err))
+	}
+	return joined, nil
+}
+
+// PrivacyRequestByID loads a request.
+func (s *Store) PrivacyRequestByID(ctx context.Context, id string) (PrivacyRequest, error) {
+	var r PrivacyRequest
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return PrivacyRequest{}, fmt.Errorf("privacy request %s: %w", id, translate(err))
+	}
+	return r, nil
+}
+
+// UserPrivacyRequests lists a user's requests, newest first.
+func (s *Store) UserPrivacyRequests(ctx context.Context, userID string) ([]PrivacyRequest, error) {
+	var out []PrivacyRequest
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("received_at DESC, id DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("privacy requests: %w", err)
+	}
+	return out, nil
+}
+
+// OpenPrivacyRequests lists the requests still being handled, most urgent
+// (earliest deadline) first; those without a deadline yet come last.
+func (s *Store) OpenPrivacyRequests(ctx context.Context) ([]PrivacyRequest, error) {
+	var out []PrivacyRequest
+	err := s.db.WithContext(ctx).Where("status IN ?", PrivacyOpen).
+		Order("CASE WHEN deadline_at IS NULL THEN 1 ELSE 0 END, deadline_at, received_at").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("open privacy requests: %w", err)
+	}
+	return out, nil
+}
+
+// UpdatePrivacyRequest sets fields of a request.
+func (s *Store) UpdatePrivacyRequest(ctx context.Context, id string, fields map[string]any) error {
+	for k, v := range fields {
+		if t, ok := v.(time.Time); ok {
+			fields[k] = t.UTC()
+		}
+	}
+	res := s.db.WithContext(ctx).Model(&PrivacyRequest{}).Where("id = ?", id).Updates(fields)
+	if res.Error != nil {
+		return fmt.Errorf("update privacy request: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("privacy request %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// CountPrivacyCodeAttempt records one attempt at a request's code and
+// returns the attempts made so far, in one statement so that concurrent
+// guesses are all counted.
+func (s *Store) CountPrivacyCodeAttempt(ctx context.Context, id string) (int, error) {
+	err := s.db.WithContext(ctx).Model(&PrivacyRequest{}).Where("id = ?", id).
+		Update("code_attempts", gorm.Expr("code_attempts + 1")).Error
+	if err != nil {
+		return 0, fmt.Errorf("count code attempt: %w", err)
+	}
+	r, err := s.PrivacyRequestByID(ctx, id)
+	return r.CodeAttempts, err
+}
+
+// AppendPrivacyAudit adds an entry to a request's audit log.
+func (s *Store) AppendPrivacyAudit(ctx context.Context, e PrivacyAudit) error {
+	if e.ID == "" {
+		e.ID = NewID()
+	}
+	e.At = e.At.UTC()
+	if err := s.db.WithContext(ctx).Create(&e).Error; err != nil {
+		return fmt.Errorf("append privacy audit: %w", err)
+	}
+	return nil
+}
+
+// PrivacyAuditOf returns a request's audit log in order.
+func (s *Store) PrivacyAuditOf(ctx context.Context, requestID string) ([]PrivacyAudit, error) {
+	var out []PrivacyAudit
+	if err := s.db.WithContext(ctx).Where("request_id = ?", requestID).Order("at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("privacy audit: %w", err)
+	}
+	return out, nil
+}
+
+// RecordConsent stores a decision about a purpose; for marketing email it
+// also sets the user's current consent.
+func (s *Store) RecordConsent(ctx context.Context, c Consent) error {
+	if c.ID == "" {
+		c.ID = NewID()
+	}
+	c.At = c.At.UTC()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&c).Error; err != nil {
+			return fmt.Errorf("record consent: %w", err)
+		}
+		if c.Purpose == PurposeMarketingEmails {
+			err := tx.Model(&User{}).Where("id = ?", c.UserID).
+				Updates(map[string]any{"marketing_emails": c.Granted, "marketing_updated_at": c.At, "updated_at": c.At}).Error
+			if err != nil {
+				return fmt.Errorf("record consent: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Purposes of processing a person can consent to or object to.
+const (
+	PurposeMarketingEmails = "marketing_emails"
+	PurposeProductUpdates  = "product_updates"
+	PurposeAnalytics       = "analytics"
+	PurposeSaleOrSharing   = "sale_or_sharing"
+	PurposeSensitiveData   = "sensitive_data"
+)
+
+// Consents returns the latest decision per purpose of a user.
+func (s *Store) Consents(ctx context.Context, userID string) (map[string]Consent, error) {
+	var all []Consent
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("at, id").Find(&all).Error; err != nil {
+		return nil, fmt.Errorf("consents: %w", err)
+	}
+	out := map[string]Consent{}
+	for _, c := range all {
+		out[c.Purpose] = c
+	}
+	return out, nil
+}
+
+// SetRestricted marks an account restricted (only storage happens) or
+// lifts the restriction with nil.
+func (s *Store) SetRestricted(ctx context.Context, userID string, at *time.Time) error {
+	var v any = gorm.Expr("NULL")
+	if at != nil {
+		v = at.UTC()
+	}
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("restricted_at", v).Error; err != nil {
+		return fmt.Errorf("set restricted: %w", err)
+	}
+	return nil
+}
