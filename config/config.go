@@ -62,10 +62,26 @@ type Config struct {
 	// StripeWebhookSecret verifies Stripe webhooks (whsec_...).
 	StripeWebhookSecret string
 
+	// SMTP sends privacy mail; with no SMTP_HOST, mail is kept in the
+	// local outbox (make run) under DataDir/outbox.
+	SMTP SMTP
+	// PrivacyEmail receives data-subject request reminders and alerts.
+	PrivacyEmail string
+
 	Temporal Temporal
 	Google   Google
 	TikTok   TikTok
 	YouTube  YouTube
+}
+
+// SMTP is the mail server of privacy mail.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	StartTLS bool
 }
 
 // TikTok holds the TikTok app's credentials. When ClientKey is empty the
@@ -277,6 +293,13 @@ func Load(mode Mode, getenv Getenv) (*Config, error) {
 	if c.StripeWebhookSecret != "" && !strings.HasPrefix(c.StripeWebhookSecret, "whsec_") {
 		l.fail("STRIPE_WEBHOOK_SECRET", "must be the endpoint's signing secret, starting with whsec_")
 	}
+	c.SMTP = SMTP{Host: getenv("SMTP_HOST"), Port: int(l.int64("SMTP_PORT", 587)), Username: getenv("SMTP_USERNAME"),
+		Password: getenv("SMTP_PASSWORD"), From: l.str("SMTP_FROM", "Loomcast Privacy <privacy@loomcast.localhost>"),
+		StartTLS: l.str("SMTP_STARTTLS", "true") != "false"}
+	if c.SMTP.Host == "" && c.Production() && (mode == ModeServe || mode == ModeWorker) {
+		l.fail("SMTP_HOST", "is required in production: privacy requests are answered by email (without it, make run keeps mail in a local outbox)")
+	}
+	c.PrivacyEmail = l.str("LOOMCAST_PRIVACY_EMAIL", "privacy@loomcast.localhost")
 	c.TikTok = TikTok{
 		ClientKey:    getenv("TIKTOK_CLIENT_KEY"),
 		ClientSecret: getenv("TIKTOK_CLIENT_SECRET"),

@@ -230,3 +230,25 @@ func (t *Manager) reseal(sealed *string, context, current string) (*string, bool
 	}
 	return &out, true, nil
 }
+
+// RevokeAtPlatform asks the channel's platform to revoke its grant, so that
+// deleting the tokens here also ends them there. A channel without tokens
+// has nothing to revoke.
+func (t *Manager) RevokeAtPlatform(ctx context.Context, ch models.Channel) error {
+	if ch.AccessTokenSealed == nil {
+		return nil
+	}
+	access, err := t.Vault.Open(*ch.AccessTokenSealed, SealContext(ch.ID, "access"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	switch ch.Platform {
+	case models.TikTok:
+		return t.TikTok.Revoke(ctx, access)
+	case models.YouTube:
+		return t.YouTube.Revoke(ctx, access)
+	}
+	return nil
+}

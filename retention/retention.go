@@ -110,6 +110,7 @@ const (
 	SubscriptionRecords     Category = "subscription_records"
 	SupportCommunication    Category = "support_communication"
 	Marketing               Category = "marketing"
+	PrivacyExports          Category = "privacy_exports"
 )
 
 // Policy is one row of the retention table.
@@ -166,6 +167,8 @@ var Policies = []Policy{
 		"004 §10: for the duration of the subscription, plus the statutory minimum for tax/accounting (typically 6-10 years)"},
 	{SupportCommunication, "support communication", AtLastContact, Period{Years: 3}, Delete, false,
 		"004 §10: typically up to 3 years from last contact"},
+	{PrivacyExports, "archives made for access and portability requests", AtCreation, Period{Days: 7}, Delete, false,
+		"000 §7.1 and §7.4 (a copy of your data, machine-readable): the archive's signed link is valid 7 days, then the archive is deleted"},
 	{Marketing, "marketing data", AtLastActivity, Period{Months: 24}, Delete, false,
 		"004 §10: until you withdraw consent or are inactive for 24 consecutive months, whichever is earlier"},
 }

@@ -31,6 +31,7 @@ func TestTableMatchesTheSeeds(t *testing.T) {
 		{SubscriptionRecords, start.AddDate(10, 0, 0), Restrict},
 		{SupportCommunication, start.AddDate(3, 0, 0), Delete},
 		{Marketing, start.AddDate(0, 24, 0), Delete},
+		{PrivacyExports, start.AddDate(0, 0, 7), Delete},
 		{PlatformTokens, start, Delete},
 		{ChannelData, start, Delete},
 		{CloudConnections, start, Delete},

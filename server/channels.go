@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/loomcast/loomcast/config"
-	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
@@ -259,7 +258,7 @@ func (s *Server) disconnectChannel(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if ch.Status == models.ChannelActive && ch.AccessTokenSealed != nil {
-		if err := s.revokeAtPlatform(ctx, ch); err != nil {
+		if err := s.grants.RevokeAtPlatform(ctx, ch); err != nil {
 			// The tokens are deleted here regardless; the platform expires them.
 			s.log(c).Warn("revoke at platform failed", slog.String("channel_id", ch.ID), slog.String("error", err.Error()))
 		}
@@ -293,22 +292,6 @@ func (s *Server) disconnectChannel(c *gin.Context) {
 		}
 	}
 	c.Status(http.StatusNoContent)
-}
-
-func (s *Server) revokeAtPlatform(ctx context.Context, ch models.Channel) error {
-	access, err := s.grants.Vault.Open(*ch.AccessTokenSealed, grants.SealContext(ch.ID, "access"))
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	switch ch.Platform {
-	case models.TikTok:
-		return s.tiktok.Revoke(ctx, access)
-	case models.YouTube:
-		return s.youtube.Revoke(ctx, access)
-	}
-	return nil
 }
 
 // creatorInfoView answers GET /v1/channels/{id}/creator-info.

@@ -114,7 +114,12 @@ func (s *Server) patchMe(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		if u, err = s.store.SetMarketingEmails(ctx, u.ID, *req.MarketingEmails); err != nil {
+		consent := models.Consent{UserID: u.ID, Purpose: models.PurposeMarketingEmails, Granted: *req.MarketingEmails, At: s.now(), Source: "profile settings"}
+		if err := s.store.RecordConsent(ctx, consent); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if u, err = s.store.UserByID(ctx, u.ID); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -224,10 +229,22 @@ func (s *Server) confirmPassword(c *gin.Context, u models.User) error {
 		}
 		return err
 	}
-	if req.Password == "" {
+	return s.checkPassword(u, req.Password)
+}
+
+// checkPassword checks a password re-entered to confirm a sensitive step;
+// an account without a password (Google sign-in) has none to give.
+func (s *Server) checkPassword(u models.User, given string) error {
+	if u.PasswordHash == nil {
+		return nil
+	}
+	if wait, blocked := s.limits.accountFailures.blocked(u.Email); blocked {
+		return &Error{Code: CodeRateLimited, Message: "Too many wrong passwords; wait before trying again.", RetryAfter: retryAfterSeconds(wait)}
+	}
+	if given == "" {
 		return errorf(CodeReauthRequired, "Confirm with your current password: send {\"password\": \"...\"}.")
 	}
-	if err := password.Verify(*u.PasswordHash, req.Password); err != nil {
+	if err := password.Verify(*u.PasswordHash, given); err != nil {
 		s.limits.accountFailures.add(u.Email)
 		return errorf(CodeReauthRequired, "The password is incorrect.")
 	}

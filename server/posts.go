@@ -146,6 +146,10 @@ func resolveSchedule(raw, tz string, now time.Time) (time.Time, string) {
 func (s *Server) createPost(c *gin.Context) {
 	user := currentPrincipal(c).User
 	ctx := c.Request.Context()
+	if user.RestrictedAt != nil {
+		s.fail(c, errorf(CodeConflict, "Processing of your data is restricted at your request: Loomcast only stores it, so it publishes nothing until the restriction is lifted."))
+		return
+	}
 	key := c.GetHeader("Idempotency-Key")
 	if len(key) > 255 {
 		s.fail(c, invalid(map[string]string{"Idempotency-Key": "must be at most 255 characters"}))

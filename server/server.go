@@ -18,6 +18,7 @@ import (
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/google"
 	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
@@ -76,6 +77,9 @@ type Deps struct {
 	// RelayWake, when set, is nudged after a webhook is stored, so an
 	// in-process relay delivers it at once.
 	RelayWake chan struct{}
+	// Mail sends privacy mail (verification codes); the outbox of make
+	// run when it is a *mail.Outbox.
+	Mail mail.Sender
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -101,6 +105,7 @@ type Server struct {
 	retention   *scheduler.Scheduler
 	buckets     *scheduler.Buckets
 	requestLogs *requestLogs
+	mail        mail.Sender
 }
 
 // New builds the API and its routes.
@@ -135,6 +140,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		youtube:   d.YouTube,
 		relayWake: d.RelayWake,
 	}
+	s.mail = d.Mail
 	s.retention = &scheduler.Scheduler{Store: d.Store, Waker: scheduler.TemporalWaker{Client: d.Temporal}}
 	s.buckets = scheduler.NewBuckets(s.retention)
 	s.requestLogs = &requestLogs{store: d.Store, buckets: s.buckets, logger: d.Logger}
@@ -178,12 +184,20 @@ func (s *Server) routes(sandboxes map[string]http.Handler) (*gin.Engine, error) 
 	v1 := r.Group("/v1", s.authenticate, s.checkCSRF)
 	v1.GET("/auth/csrf", s.csrfToken)
 	v1.POST("/auth/register", s.register)
+	v1.POST("/privacy/requests/public", s.createPublicPrivacyRequest)
+	v1.POST("/privacy/requests/public/:id/verify", s.verifyPrivacyCode)
+	v1.POST("/privacy/requests/public/:id/code", s.resendPrivacyCode)
+	v1.GET("/privacy/exports/:id", s.downloadExport)
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/logout", s.logout)
 	v1.GET("/auth/google/start", s.googleStart)
 	v1.GET("/auth/google/callback", s.googleCallback)
 
-	me := v1.Group("", s.requireUser)
+	me := v1.Group("", s.requireUser, s.honourGPC)
+	me.POST("/privacy/requests", s.createPrivacyRequest)
+	me.GET("/privacy/requests", s.listPrivacyRequests)
+	me.GET("/privacy/requests/:id", s.getPrivacyRequest)
+	me.POST("/privacy/requests/:id/withdraw", s.withdrawPrivacyRequest)
 	me.GET("/me", s.getMe)
 	me.PATCH("/me", s.patchMe)
 	me.DELETE("/me", s.deleteMe)
@@ -213,6 +227,11 @@ func (s *Server) routes(sandboxes map[string]http.Handler) (*gin.Engine, error) 
 	staff.POST("/posts/:id/retry", s.requireRole(models.RoleSupport), s.adminRetryPost)
 	staff.GET("/webhooks", s.requireRole(models.RoleSupport), s.adminWebhooks)
 	staff.POST("/webhooks/:id/replay", s.requireRole(models.RoleSupport), s.adminReplayWebhook)
+	staff.GET("/privacy/requests", s.requireRole(models.RolePrivacy), s.adminPrivacyRequests)
+	staff.GET("/privacy/requests/:id", s.requireRole(models.RolePrivacy), s.adminPrivacyRequest)
+	staff.POST("/privacy/requests/:id/review", s.requireRole(models.RolePrivacy), s.adminReviewPrivacyRequest)
+	staff.POST("/privacy/requests/:id/extend", s.requireRole(models.RolePrivacy), s.adminExtendPrivacyRequest)
+	staff.GET("/outbox", s.requireRole(models.RolePrivacy, models.RoleSupport), s.adminOutbox)
 	staff.GET("/retention", s.adminRetention)
 	staff.GET("/retention/:category/upcoming", s.adminRetentionUpcoming)
 	staff.GET("/holds", s.requireRole(models.RolePrivacy), s.adminListHolds)

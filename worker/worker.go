@@ -12,9 +12,11 @@ import (
 	channelsact "github.com/loomcast/loomcast/activities/channels"
 	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	postingact "github.com/loomcast/loomcast/activities/posting"
+	privacyact "github.com/loomcast/loomcast/activities/privacy"
 	webhooksact "github.com/loomcast/loomcast/activities/webhooks"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
@@ -23,6 +25,7 @@ import (
 	"github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
+	"github.com/loomcast/loomcast/workflows/privacy"
 	"github.com/loomcast/loomcast/workflows/webhooks"
 	"github.com/loomcast/loomcast/youtube"
 )
@@ -37,7 +40,13 @@ type Deps struct {
 	// Retention starts retention clocks; Executions deletes a purged
 	// user's workflow executions.
 	Retention  *scheduler.Scheduler
-	Executions expiryact.Executions
+	Executions privacyact.Executions
+	// Privacy requests: mail, export links (signed with LinkKey, the
+	// API's session key, under PublicURL) and the privacy team's address.
+	Mail       mail.Sender
+	PublicURL  string
+	LinkKey    []byte
+	StaffEmail string
 }
 
 // Register adds every workflow and activity to r.
@@ -72,6 +81,13 @@ func Register(r sdkworker.Registry, d Deps) {
 	act(exp.ArmRetention, expiry.ArmActivity)
 	act(exp.ExpireDue, expiry.ExpireActivity)
 	act(exp.ScheduleRetention, expiry.ScheduleActivity)
+
+	wf(privacy.PrivacyRequest, privacy.WorkflowName)
+	dsr := &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,
+		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail}
+	act(dsr.RecordPrivacyStep, privacy.RecordStepActivity)
+	act(dsr.NotifyPrivacy, privacy.NotifyActivity)
+	act(dsr.ExecutePrivacyRequest, privacy.ExecuteActivity)
 
 	wf(channels.TokenRefresh, "TokenRefresh")
 	ch := &channelsact.Activities{Grants: d.Grants}

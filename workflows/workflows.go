@@ -41,6 +41,8 @@ const (
 	// KindRetention is a retention category's expiry process; its object
 	// ID is the category.
 	KindRetention = "retention"
+	// KindPrivacyRequest is a data-subject request's process.
+	KindPrivacyRequest = "privacy-request"
 	// KindWebhookReconcile is a TikTok account's reconciliation process.
 	KindWebhookReconcile = "webhook-reconcile"
 )

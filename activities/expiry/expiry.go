@@ -142,6 +142,7 @@ var handlers = map[retention.Category]handler{
 	retention.ChannelData:             each(eraseChannelProfile),
 	retention.ClosedAccounts:          each(purgeAccount),
 	retention.Marketing:               each(endMarketing),
+	retention.PrivacyExports:          each(deleteExport),
 	retention.ServerLogs:              bucket,
 	retention.WebhookDeliveries:       bucket,
 	retention.SecurityLogs:            bucket,
@@ -255,6 +256,22 @@ func (a *Activities) deleteExecutions(ctx context.Context, userID string) error 
 // and its record go.
 func endMarketing(ctx context.Context, a *Activities, it models.RetentionItem, now time.Time) error {
 	return a.Store.EndMarketing(ctx, it.ObjectID, now)
+}
+
+// deleteExport deletes the archive made for an access or portability
+// request once its 7-day link has expired.
+func deleteExport(ctx context.Context, a *Activities, it models.RetentionItem, _ time.Time) error {
+	r, err := a.Store.PrivacyRequestByID(ctx, it.ObjectID)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && r.ExportKey == "") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.Blob.Delete(ctx, r.ExportKey); err != nil {
+		return fmt.Errorf("delete export: %w", err)
+	}
+	return a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"export_key": ""})
 }
 
 // bucket deletes every row of the category's table older than the bucket's

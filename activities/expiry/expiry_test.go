@@ -547,3 +547,24 @@ func TestEveryEnforcedCategoryHasAHandler(t *testing.T) {
 	slices.Sort(want)
 	require.Equal(t, want, got)
 }
+
+// An access archive is deleted when its 7-day link expires.
+func TestExportArchiveDeletedAfterSevenDays(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		f := newFixture(t, store)
+		u := f.user("reader@example.com")
+		r := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: "access", FiledAs: "access", Regime: "gdpr", Source: "account",
+			Status: models.PrivacyClosed, ReceivedAt: f.start, ExportKey: "exports/r1.zip"}
+		_, err := store.CreatePrivacyRequest(f.ctx, r)
+		require.NoError(t, err)
+		_, err = f.blob.Put(f.ctx, r.ExportKey, strings.NewReader("zip"))
+		require.NoError(t, err)
+		f.schedule(scheduler.Item{Category: retention.PrivacyExports, ObjectID: r.ID, UserID: u.ID, Start: f.start})
+		f.checkKeptThenDeleted(f.period(retention.PrivacyExports), func() bool {
+			got, err := store.PrivacyRequestByID(f.ctx, r.ID)
+			require.NoError(t, err)
+			return !f.fileExists("exports/r1.zip") && got.ExportKey == ""
+		})
+		f.run(retention.PrivacyExports, f.period(retention.PrivacyExports)+time.Hour)
+	})
+}

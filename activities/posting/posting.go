@@ -83,6 +83,11 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 	if ch.Status != models.ChannelActive {
 		return channels.Unusable(ch.DisplayName)
 	}
+	if u, err := a.Store.UserByID(ctx, p.UserID); err != nil {
+		return err
+	} else if u.RestrictedAt != nil {
+		return rejected("processing of your data is restricted at your request: nothing is published until you lift the restriction")
+	}
 	up, err := a.Store.UploadByID(ctx, p.UploadID)
 	if err != nil {
 		return err

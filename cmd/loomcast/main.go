@@ -38,6 +38,7 @@ import (
 	"github.com/loomcast/loomcast/devserver"
 	"github.com/loomcast/loomcast/google"
 	googlefake "github.com/loomcast/loomcast/google/fake"
+	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
 	"github.com/loomcast/loomcast/relay"
@@ -45,6 +46,7 @@ import (
 	"github.com/loomcast/loomcast/server"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/privacy"
 )
 
 const usage = `usage: loomcast <command>
@@ -226,6 +228,9 @@ func runWorker(ctx context.Context) error {
 	cfg, err := config.Load(config.ModeWorker, nil)
 	if err != nil {
 		return err
+	}
+	if cfg.SessionKey == nil {
+		return errors.New("LOOMCAST_SESSION_KEY is required by the worker too: it signs the export links mailed to requesters, which the API checks")
 	}
 	logger := newLogger(cfg)
 	store, err := openChecked(ctx, cfg)
@@ -428,7 +433,19 @@ func openChecked(ctx context.Context, cfg *config.Config) (*models.Store, error)
 func workerDeps(cfg *config.Config, store *models.Store, tc client.Client, pp parts) worker.Deps {
 	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube,
 		Retention:  pp.grants.Retention,
-		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: cfg.Temporal.Namespace}}
+		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: cfg.Temporal.Namespace, KeepRunning: privacy.WorkflowID("")},
+		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: cfg.SessionKey, StaffEmail: cfg.PrivacyEmail}
+}
+
+// mailSender sends by SMTP when SMTP_HOST is set, and otherwise keeps mail
+// in the local outbox under the data directory (make run).
+func mailSender(cfg *config.Config, logger *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTP.Host == "" {
+		logger.Warn("SMTP_HOST is not set: privacy mail is kept in the local outbox (GET /v1/admin/outbox), not sent")
+		return mail.NewOutbox(filepath.Join(cfg.DataDir, "outbox"))
+	}
+	return mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
+		Password: cfg.SMTP.Password, From: cfg.SMTP.From, StartTLS: cfg.SMTP.StartTLS, Timeout: 30 * time.Second})
 }
 
 // startWorker starts the worker, then makes sure every retention category's
@@ -459,7 +476,7 @@ func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logg
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
 	}
 	deps := server.Deps{Store: store, Temporal: tc, Logger: logger, Blob: pp.blob, Grants: pp.grants,
-		TikTok: pp.tiktok, YouTube: pp.youtube, Sandboxes: pp.sandboxes}
+		TikTok: pp.tiktok, YouTube: pp.youtube, Sandboxes: pp.sandboxes, Mail: pp.mail}
 	if !cfg.Google.Sandbox() {
 		deps.Google = google.New(cfg.Google.ClientID, cfg.Google.ClientSecret, cfg.PublicURL+"/v1/auth/google/callback",
 			google.Endpoints{AuthURL: cfg.Google.AuthURL, TokenURL: cfg.Google.TokenURL, UserInfoURL: cfg.Google.UserInfoURL})

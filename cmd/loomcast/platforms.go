@@ -15,6 +15,7 @@ import (
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
@@ -33,6 +34,8 @@ type parts struct {
 	sandbox   bool
 	// tiktokSecret verifies TikTok webhooks.
 	tiktokSecret string
+	// mail sends privacy mail.
+	mail mail.Sender
 }
 
 // Sandbox credentials of the local platform stand-ins.
@@ -51,6 +54,9 @@ func buildParts(cfg *config.Config, store *models.Store, keys string, serveFakes
 		return p, err
 	}
 	p.blob = b
+	if p.mail, err = mailSender(cfg, logger); err != nil {
+		return p, fmt.Errorf("mail: %w", err)
+	}
 	ks, err := vault.ParseKeys(keys)
 	if err != nil {
 		return p, fmt.Errorf("LOOMCAST_TOKEN_KEYS: %w", err)

@@ -166,7 +166,7 @@ func (s *Scheduler) EnsureRunning(ctx context.Context) error {
 var Enforced = []retention.Category{
 	retention.Uploads, retention.PostMetadata, retention.ServerLogs, retention.WebhookDeliveries,
 	retention.SecurityLogs, retention.Sessions, retention.YouTubeDataDisconnected, retention.YouTubeDataRevoked,
-	retention.ChannelData, retention.ClosedAccounts, retention.Marketing,
+	retention.ChannelData, retention.ClosedAccounts, retention.Marketing, retention.PrivacyExports,
 }
 
 // Elsewhere says how the categories the engine does not run are kept to

@@ -34,6 +34,8 @@ import (
 	"github.com/loomcast/loomcast/google"
 	googlefake "github.com/loomcast/loomcast/google/fake"
 	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/mail"
+	"github.com/loomcast/loomcast/mail/smtptest"
 	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
@@ -75,6 +77,10 @@ type Env struct {
 	API      *server.Server
 	Store    *models.Store
 	Temporal client.Client
+	// SMTP receives the mail the env sends (a real SMTP server in
+	// process); Mail sends to it.
+	SMTP     *smtptest.Server
+	Mail     mail.Sender
 	HTTP     *httptest.Server
 	Clock    *Clock
 	Google   *googlefake.Server
@@ -96,6 +102,9 @@ type Options struct {
 	// NoRelay leaves the webhook relay to the test (see StartRelay).
 	NoRelay bool
 }
+
+// StaffEmail receives the privacy team's reminders in tests.
+const StaffEmail = "privacy-team@loomcast.test"
 
 // StripeSecret verifies the test env's Stripe webhooks.
 const StripeSecret = "whsec_servertest"
@@ -130,6 +139,10 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 
 	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake, temporal: ts, wake: make(chan struct{}, 1)}
 	env.startPlatforms(t, store)
+	env.SMTP = smtptest.Start(t)
+	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: env.SMTP.Host(), Port: env.SMTP.Port(), From: "Loomcast Privacy <privacy@loomcast.test>"})
+	require.NoError(t, err)
+	env.Mail = sender
 	env.Grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
 
 	// The handler is set once the server exists, since the OAuth redirect
@@ -159,6 +172,7 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 		Now:       clock.Now,
 		Blob:      env.Blob,
 		Grants:    env.Grants,
+		Mail:      env.Mail,
 		TikTok:    env.Grants.TikTok,
 		YouTube:   env.Grants.YouTube,
 		RelayWake: env.wake,
@@ -195,7 +209,8 @@ func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
 	}
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
 		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube,
-			Retention: e.Grants.Retention, Executions: expiryact.TemporalExecutions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace()}})
+			Retention: e.Grants.Retention, Executions: expiryact.TemporalExecutions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: "dsr-"},
+			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail})
 	})
 	e.T.Cleanup(w.Stop)
 	return w

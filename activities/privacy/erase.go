@@ -1,0 +1,181 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/privacy/scan"
+	wf "github.com/loomcast/loomcast/workflows/privacy"
+)
+
+// LogFlushLag is longer than the API takes to write a request's log line
+// (server/requestlog.go flushes every 200 ms).
+var LogFlushLag = 2 * time.Second
+
+// RestrictedRecords are kept after an erasure because the law requires
+// them, used for nothing else; the answer names them.
+var RestrictedRecords = map[string]string{
+	"privacy_requests": "the record of this request (GDPR art. 5(2) and 12: we must be able to show how we answered it)",
+	"privacy_audit":    "the audit log of this request (who did what and when), for the same reason",
+}
+
+// erase deletes the person's data everywhere: it stops their processes,
+// revokes platform grants, deletes files, rows and workflow executions, and
+// then scans every column of every table and the file store for what
+// identifies them. A trace outside the restricted records fails the
+// activity, so the request cannot close; each step is idempotent, so a
+// retry after a crash resumes where it stopped.
+func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.ExecuteResult, error) {
+	ids, err := a.identifiers(ctx, r)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	u, err := a.Store.UserByID(ctx, r.UserID)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		// Already deleted by an earlier attempt: only the checks remain.
+	case err != nil:
+		return wf.ExecuteResult{}, err
+	default:
+		if err := a.eraseUser(ctx, u); err != nil {
+			return wf.ExecuteResult{}, err
+		}
+	}
+	// Requests in flight when the account went may still log it: the API
+	// writes its request log in the background, within a fraction of a
+	// second. Wait that out, then delete what arrived.
+	select {
+	case <-time.After(LogFlushLag):
+	case <-ctx.Done():
+		return wf.ExecuteResult{}, ctx.Err()
+	}
+	if err := a.Store.DeleteUserLogs(ctx, r.UserID); err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	if _, err := a.Executions.DeleteUserExecutions(ctx, r.UserID); err != nil {
+		return wf.ExecuteResult{}, fmt.Errorf("delete workflow executions: %w", err)
+	}
+	activity.RecordHeartbeat(ctx, "scanning")
+	traces, err := a.scan(ctx, ids)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	if len(traces) > 0 {
+		return wf.ExecuteResult{}, temporal.NewApplicationError(
+			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(traces), strings.Join(traces[:min(5, len(traces))], "; ")), "ErasureIncomplete")
+	}
+	kept := make([]string, 0, len(RestrictedRecords))
+	for _, why := range RestrictedRecords {
+		kept = append(kept, why)
+	}
+	answer := "We erased your personal data: your account, channels (their grants revoked at TikTok and YouTube), posts and their history, uploads and files, sessions, logs, consents and the records of our background processes. " +
+		"A check of every table and file found nothing left. We keep, restricted and used for nothing else: " + strings.Join(sortedStrings(kept), "; ") +
+		". There are no invoices or payment records to keep."
+	return wf.ExecuteResult{Answer: answer, Restricted: sortedStrings(kept)}, nil
+}
+
+// eraseUser stops and deletes everything of one account.
+func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
+	// First stop what could write more data: scheduled posts, refreshes.
+	if _, err := a.Executions.TerminateUserExecutions(ctx, u.ID, wf.WorkflowID("")); err != nil {
+		return fmt.Errorf("stop workflows: %w", err)
+	}
+	channels, err := a.Store.AllUserChannels(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, ch := range channels {
+		if err := a.Grants.RevokeAtPlatform(ctx, ch); err != nil {
+			// The tokens are deleted here whatever the platform says; it
+			// expires them.
+			activity.GetLogger(ctx).Warn("revoke at platform failed", "channel_id", ch.ID, "error", err.Error())
+		}
+		if err := a.Store.DeleteWebhookEventsOf(ctx, ch.Platform, ch.ExternalID); err != nil {
+			return err
+		}
+	}
+	keys, err := a.Blob.List(ctx, "uploads/"+u.ID+"/")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := a.Blob.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	if u.ClosedAt == nil {
+		if _, err := a.Store.CloseUser(ctx, u.ID, a.now()); err != nil {
+			return err
+		}
+	}
+	return a.Store.PurgeUser(ctx, u.ID)
+}
+
+func sortedStrings(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// identifiers are what the completeness check looks for. They are read
+// before anything is deleted and kept with the request (a restricted
+// record), so that a retry after a crash still knows them.
+func (a *Activities) identifiers(ctx context.Context, r models.PrivacyRequest) (scan.Identifiers, error) {
+	var d struct {
+		Details
+		Erasure *scan.Identifiers `json:"erasure_identifiers,omitempty"`
+	}
+	if r.Details != "" {
+		if err := json.Unmarshal([]byte(r.Details), &d); err != nil {
+			return scan.Identifiers{}, fmt.Errorf("request details: %w", err)
+		}
+	}
+	if d.Erasure != nil {
+		return *d.Erasure, nil
+	}
+	u, err := a.Store.UserByID(ctx, r.UserID)
+	if err != nil {
+		return scan.Identifiers{}, fmt.Errorf("read identifiers: %w", err)
+	}
+	channels, err := a.Store.AllUserChannels(ctx, u.ID)
+	if err != nil {
+		return scan.Identifiers{}, err
+	}
+	ids := scan.ForAccount(u, channels)
+	d.Erasure = &ids
+	b, err := json.Marshal(d)
+	if err != nil {
+		return scan.Identifiers{}, err
+	}
+	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"details": string(b)}); err != nil {
+		return scan.Identifiers{}, err
+	}
+	return ids, nil
+}
+
+// scan runs the completeness check: every column of every table (from the
+// schema) and every blob key, outside the restricted records.
+func (a *Activities) scan(ctx context.Context, ids scan.Identifiers) ([]string, error) {
+	var opts scan.Options
+	for table := range RestrictedRecords {
+		opts.Exclude = append(opts.Exclude, scan.Exclusion{Table: table})
+	}
+	traces, err := scan.Scan(ctx, a.Store.DB(), a.Store.Dialect(), a.Blob, ids, opts)
+	if err != nil {
+		return nil, fmt.Errorf("completeness check: %w", err)
+	}
+	out := make([]string, len(traces))
+	for i, t := range traces {
+		out[i] = t.String()
+	}
+	return out, nil
+}

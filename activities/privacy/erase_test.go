@@ -1,0 +1,134 @@
+package privacy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/loomcast/loomcast/blob"
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/privacy/scan"
+	wf "github.com/loomcast/loomcast/workflows/privacy"
+)
+
+// crashingExecutions fails the first deletion, as a worker killed in the
+// middle of an erasure would.
+type crashingExecutions struct {
+	crashes    int
+	deleted    []string
+	terminated []string
+}
+
+func (c *crashingExecutions) DeleteUserExecutions(_ context.Context, userID string) (int, error) {
+	if c.crashes > 0 {
+		c.crashes--
+		return 0, errors.New("worker lost")
+	}
+	c.deleted = append(c.deleted, userID)
+	return 1, nil
+}
+
+func (c *crashingExecutions) TerminateUserExecutions(_ context.Context, userID, _ string) (int, error) {
+	c.terminated = append(c.terminated, userID)
+	return 0, nil
+}
+
+// An erasure interrupted after the database was cleared resumes on retry
+// (the identifiers to check were kept with the request) and ends clean;
+// another user's data is untouched.
+func TestErasureResumesAfterACrash(t *testing.T) {
+	noLag(t)
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		b, err := blob.NewLocal(t.TempDir())
+		require.NoError(t, err)
+		execs := &crashingExecutions{crashes: 1}
+		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: execs}
+
+		mk := func(email string) (models.User, models.Channel) {
+			u := &models.User{Email: email}
+			require.NoError(t, store.CreateUser(ctx, u))
+			ch := &models.Channel{UserID: u.ID, Platform: models.TikTok, ExternalID: "open-" + email, DisplayName: "C", Status: models.ChannelActive}
+			require.NoError(t, store.UpsertChannel(ctx, ch))
+			_, err := b.Put(ctx, "uploads/"+u.ID+"/clip", strings.NewReader("bytes"))
+			require.NoError(t, err)
+			require.NoError(t, store.CreateUpload(ctx, &models.Upload{ID: models.NewID(), UserID: u.ID, BlobKey: "uploads/" + u.ID + "/clip", Size: 5, ContentType: "video/mp4"}))
+			_, err = store.InsertWebhookEvent(ctx, &models.WebhookEvent{Source: models.SourceTikTok, EventKey: email, EventType: "post.publish.complete",
+				Account: ch.ExternalID, Payload: `{"user_openid":"` + ch.ExternalID + `"}`})
+			require.NoError(t, err)
+			require.NoError(t, store.InsertSecurityEvent(ctx, &models.SecurityEvent{Kind: "login", UserID: u.ID}))
+			require.NoError(t, store.RecordConsent(ctx, models.Consent{UserID: u.ID, Purpose: models.PurposeMarketingEmails, Granted: true, Source: "test"}))
+			return *u, *ch
+		}
+		u, ch := mk("gone@example.com")
+		other, _ := mk("kept@example.com")
+		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: models.PrivacyExecuting}
+		_, err = store.CreatePrivacyRequest(ctx, req)
+		require.NoError(t, err)
+
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(a.ExecutePrivacyRequest)
+		_, err = env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		require.ErrorContains(t, err, "worker lost", "the first attempt dies after the database was cleared")
+		_, err = store.UserByID(ctx, u.ID)
+		require.ErrorIs(t, err, models.ErrNotFound)
+
+		val, err := env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		require.NoError(t, err, "the retry resumes and ends clean")
+		var res wf.ExecuteResult
+		require.NoError(t, val.Get(&res))
+		require.Len(t, res.Restricted, 2)
+		require.Equal(t, []string{u.ID}, execs.terminated, "running processes stopped first")
+		require.Equal(t, []string{u.ID}, execs.deleted)
+
+		ids := scan.ForAccount(u, []models.Channel{ch})
+		traces, err := scan.Scan(ctx, store.DB(), store.Dialect(), b, ids,
+			scan.Options{Exclude: []scan.Exclusion{{Table: "privacy_requests"}, {Table: "privacy_audit"}}})
+		require.NoError(t, err)
+		require.Empty(t, traces)
+
+		otherIDs := scan.ForAccount(other, nil)
+		traces, err = scan.Scan(ctx, store.DB(), store.Dialect(), b, otherIDs, scan.Options{})
+		require.NoError(t, err)
+		require.NotEmpty(t, traces, "the other user's data is all still there")
+	})
+}
+
+// The check refuses to close an erasure while a trace remains.
+func TestErasureFailsWhileATraceRemains(t *testing.T) {
+	noLag(t)
+	ctx := context.Background()
+	store := modelstest.Open(t, models.SQLite)
+	b, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+	u := &models.User{Email: "sticky@example.com"}
+	require.NoError(t, store.CreateUser(ctx, u))
+	req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: models.PrivacyExecuting}
+	_, err = store.CreatePrivacyRequest(ctx, req)
+	require.NoError(t, err)
+	// A table nobody told erasure about still holds the email.
+	require.NoError(t, store.DB().Exec("CREATE TABLE stray_notes (id TEXT PRIMARY KEY, body TEXT)").Error)
+	require.NoError(t, store.DB().Exec("INSERT INTO stray_notes VALUES ('n1', 'call sticky@example.com')").Error)
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a.ExecutePrivacyRequest)
+	_, err = env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+	require.ErrorContains(t, err, "erasure incomplete")
+	require.ErrorContains(t, err, "stray_notes")
+}
+
+// noLag drops the wait for the API's request log: these tests have none.
+func noLag(t *testing.T) {
+	old := LogFlushLag
+	LogFlushLag = 0
+	t.Cleanup(func() { LogFlushLag = old })
+}

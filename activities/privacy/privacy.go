@@ -1,0 +1,278 @@
+// Package privacy holds the activities of data-subject requests: recording
+// each step in the request's audit log, sending its notices, and carrying
+// it out (export, erasure with a completeness check, rectification,
+// restriction, objection and consent).
+package privacy
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	expiryact "github.com/loomcast/loomcast/activities/expiry"
+	"github.com/loomcast/loomcast/blob"
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/mail"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/privacy/export"
+	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/retention/scheduler"
+	wf "github.com/loomcast/loomcast/workflows/privacy"
+)
+
+// Activities are the privacy activities with their dependencies.
+type Activities struct {
+	Store      *models.Store
+	Blob       blob.Store
+	Mail       mail.Sender
+	Grants     *grants.Manager
+	Retention  *scheduler.Scheduler
+	Executions Executions
+	// PublicURL is the API's address, for export links.
+	PublicURL string
+	// LinkKey signs export links.
+	LinkKey []byte
+	// StaffEmail receives deadline reminders and alerts.
+	StaffEmail string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Executions stops and deletes a person's workflow executions.
+type Executions interface {
+	expiryact.Executions
+	TerminateUserExecutions(ctx context.Context, userID, keepPrefix string) (int, error)
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// RecordPrivacyStep sets the request's status and fields and appends the
+// step to its audit log.
+func (a *Activities) RecordPrivacyStep(ctx context.Context, s wf.Step) error {
+	fields := map[string]any{}
+	for k, v := range map[string]*time.Time{"deadline_at": s.Set.DeadlineAt, "verified_at": s.Set.VerifiedAt,
+		"extended_at": s.Set.ExtendedAt, "closed_at": s.Set.ClosedAt} {
+		if v != nil {
+			fields[k] = v.UTC()
+		}
+	}
+	if s.Set.ExtensionReason != "" {
+		fields["extension_reason"] = s.Set.ExtensionReason
+	}
+	if s.Set.Answer != "" {
+		fields["answer"] = s.Set.Answer
+	}
+	if s.Status != "" {
+		fields["status"] = s.Status
+	}
+	if len(fields) > 0 {
+		if err := a.Store.UpdatePrivacyRequest(ctx, s.RequestID, fields); err != nil {
+			return err
+		}
+	}
+	info := activity.GetInfo(ctx)
+	// The audit ID is the activity's, so a retried step is written once.
+	id := "step-" + info.WorkflowExecution.RunID + "-" + info.ActivityID
+	err := a.Store.AppendPrivacyAudit(ctx, models.PrivacyAudit{ID: id, RequestID: s.RequestID, At: a.now(), Actor: s.Actor, Action: s.Action, Detail: s.Detail})
+	if errors.Is(err, models.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// NotifyPrivacy sends one notice: to the requester, or for reminders and
+// alerts to the privacy team.
+func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
+	r, err := a.Store.PrivacyRequestByID(ctx, n.RequestID)
+	if err != nil {
+		return err
+	}
+	due := ""
+	if !n.Deadline.IsZero() {
+		due = n.Deadline.UTC().Format("2 January 2006")
+	}
+	msg := mail.Message{To: r.Email, Kind: n.Kind, RequestID: r.ID}
+	switch n.Kind {
+	case wf.NoticeAcknowledged:
+		msg.Subject = "We received your privacy request"
+		msg.Text = fmt.Sprintf("We received your %s request (reference %s) and will answer by %s.\n", r.FiledAs, r.ID, due)
+	case wf.NoticeExtended:
+		msg.Subject = "Your privacy request needs more time"
+		msg.Text = fmt.Sprintf("We need more time to answer your %s request (reference %s), as the law allows. We will answer by %s.\n\nWhy: %s\n", r.FiledAs, r.ID, due, n.Reason)
+	case wf.NoticeAnswer:
+		msg.Subject = "Your privacy request is done"
+		msg.Text = r.Answer + "\n\nReference: " + r.ID + "\n"
+	case wf.NoticeRefused:
+		msg.Subject = "We cannot act on your privacy request"
+		msg.Text = fmt.Sprintf("We cannot act on your %s request (reference %s).\n\nWhy: %s\n\nYou may lodge a complaint with a supervisory authority (in France, the CNIL: www.cnil.fr).\n", r.FiledAs, r.ID, n.Reason)
+	case wf.NoticeWithdrawn:
+		msg.Subject = "Your privacy request was withdrawn"
+		msg.Text = fmt.Sprintf("Your %s request (reference %s) was withdrawn; nothing more will be done.\n", r.FiledAs, r.ID)
+	case wf.NoticeReminder7, wf.NoticeReminder2, wf.NoticeOverdue:
+		msg.To = a.StaffEmail
+		msg.Subject = fmt.Sprintf("[privacy] %s: request %s due %s", strings.ReplaceAll(n.Kind, "_", " "), r.ID, due)
+		msg.Text = fmt.Sprintf("Request %s (%s, %s) is due %s and is %s.\n", r.ID, r.FiledAs, r.Regime, due, r.Status)
+	default:
+		return fmt.Errorf("unknown notice %q", n.Kind)
+	}
+	if err := a.Mail.Send(ctx, msg); err != nil {
+		return fmt.Errorf("send %s: %w", n.Kind, err)
+	}
+	info := activity.GetInfo(ctx)
+	return a.appendOnce(ctx, models.PrivacyAudit{ID: "mail-" + info.WorkflowExecution.RunID + "-" + info.ActivityID, RequestID: r.ID,
+		At: a.now(), Actor: "system", Action: "sent " + n.Kind})
+}
+
+func (a *Activities) appendOnce(ctx context.Context, e models.PrivacyAudit) error {
+	err := a.Store.AppendPrivacyAudit(ctx, e)
+	if errors.Is(err, models.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// Details are what a request names.
+type Details struct {
+	// Fields to rectify: display_name, timezone.
+	Fields map[string]string `json:"fields,omitempty"`
+	// Purposes to stop (objection, withdrawal, opt-out, limit).
+	Purposes []string `json:"purposes,omitempty"`
+}
+
+// ExecutePrivacyRequest carries the request out and returns the answer.
+func (a *Activities) ExecutePrivacyRequest(ctx context.Context, in wf.ExecuteInput) (wf.ExecuteResult, error) {
+	r, err := a.Store.PrivacyRequestByID(ctx, in.RequestID)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	var d Details
+	if r.Details != "" {
+		if err := json.Unmarshal([]byte(r.Details), &d); err != nil {
+			return wf.ExecuteResult{}, fmt.Errorf("request details: %w", err)
+		}
+	}
+	if r.UserID == "" {
+		return wf.ExecuteResult{Answer: "We hold no account for this email address, so we hold no personal data about you beyond this request."}, nil
+	}
+	switch r.Type {
+	case wf.TypeAccess, wf.TypePortability:
+		return a.export(ctx, r)
+	case wf.TypeErasure:
+		return a.erase(ctx, r)
+	case wf.TypeRectification:
+		return a.rectify(ctx, r, d)
+	case wf.TypeRestriction:
+		at := a.now()
+		if err := a.Store.SetRestricted(ctx, r.UserID, &at); err != nil {
+			return wf.ExecuteResult{}, err
+		}
+		return wf.ExecuteResult{Answer: "Processing of your data is now restricted: we store it and do nothing else with it (no publishing, no marketing) until you ask us to lift the restriction."}, nil
+	case wf.TypeObjection, wf.TypeWithdrawal, wf.TypeOptOut, wf.TypeLimit:
+		return a.stopProcessing(ctx, r, d)
+	}
+	return wf.ExecuteResult{}, fmt.Errorf("unknown request type %q", r.Type)
+}
+
+// defaultPurposes are what a request stops when it names none.
+var defaultPurposes = map[string][]string{
+	wf.TypeObjection:  {models.PurposeMarketingEmails, models.PurposeProductUpdates, models.PurposeAnalytics},
+	wf.TypeWithdrawal: {models.PurposeMarketingEmails, models.PurposeProductUpdates, models.PurposeAnalytics},
+	wf.TypeOptOut:     {models.PurposeSaleOrSharing},
+	wf.TypeLimit:      {models.PurposeSensitiveData},
+}
+
+func (a *Activities) stopProcessing(ctx context.Context, r models.PrivacyRequest, d Details) (wf.ExecuteResult, error) {
+	purposes := d.Purposes
+	if len(purposes) == 0 {
+		purposes = defaultPurposes[r.Type]
+	}
+	for _, p := range purposes {
+		if err := a.Store.RecordConsent(ctx, models.Consent{ID: "dsr-" + r.ID + "-" + p, UserID: r.UserID, Purpose: p, Granted: false,
+			At: a.now(), Source: "privacy request " + r.ID}); err != nil && !errors.Is(err, models.ErrConflict) {
+			return wf.ExecuteResult{}, err
+		}
+	}
+	answer := "We have stopped: " + strings.Join(purposes, ", ") + "."
+	if r.Type == wf.TypeOptOut {
+		answer += " Loomcast does not sell or share personal information; your opt-out is recorded and will hold if that ever changes."
+	}
+	return wf.ExecuteResult{Answer: answer}, nil
+}
+
+func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d Details) (wf.ExecuteResult, error) {
+	var upd models.ProfileUpdate
+	var changed []string
+	for k, v := range d.Fields {
+		v := v
+		switch k {
+		case "display_name":
+			upd.DisplayName = &v
+		case "timezone":
+			upd.Timezone = &v
+		default:
+			continue
+		}
+		changed = append(changed, k)
+	}
+	if _, err := a.Store.UpdateProfile(ctx, r.UserID, upd); err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	return wf.ExecuteResult{Answer: "We corrected: " + strings.Join(changed, ", ") + "."}, nil
+}
+
+// ExportLinkValidity is how long an export's link works; the archive is
+// deleted by retention when it ends.
+var ExportLinkValidity = retention.Fixed(retention.PrivacyExports)
+
+// ExportKey is the blob key of a request's archive.
+func ExportKey(requestID string) string { return "exports/" + requestID + ".zip" }
+
+// SignExportLink signs a request's export link until expires.
+func SignExportLink(key []byte, requestID string, expires time.Time) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(requestID + "|" + strconv.FormatInt(expires.Unix(), 10)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.ExecuteResult, error) {
+	key := ExportKey(r.ID)
+	pr, pw := io.Pipe()
+	progress := func(done, total int) {
+		activity.RecordHeartbeat(ctx, done)
+		_ = a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"progress_done": done, "progress_total": total})
+	}
+	go func() {
+		_, err := export.Build(ctx, a.Store, a.Blob, r.UserID, pw, progress)
+		pw.CloseWithError(err)
+	}()
+	if _, err := a.Blob.Put(ctx, key, pr); err != nil {
+		_ = pr.CloseWithError(err)
+		return wf.ExecuteResult{}, fmt.Errorf("store export: %w", err)
+	}
+	created := a.now()
+	expires := created.Add(ExportLinkValidity)
+	if err := a.Retention.Schedule(ctx, scheduler.Item{Category: retention.PrivacyExports, ObjectID: r.ID, UserID: r.UserID, Start: created}); err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"export_key": key, "export_expires_at": expires}); err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	link := fmt.Sprintf("%s/v1/privacy/exports/%s?expires=%d&sig=%s", a.PublicURL, r.ID, expires.Unix(), SignExportLink(a.LinkKey, r.ID, expires))
+	return wf.ExecuteResult{Answer: "Your data is ready: a zip of every record we hold about you, as documented JSON, with your media files. " +
+		"Download it until " + expires.Format("2 January 2006 15:04 MST") + " (then it is deleted):\n" + link}, nil
+}

@@ -1,0 +1,447 @@
+package server_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/loomcast/loomcast/mail/smtptest"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/privacy/scan"
+	"github.com/loomcast/loomcast/server/servertest"
+	"github.com/loomcast/loomcast/workflows"
+)
+
+const pw = "correct horse battery staple"
+
+type privacyJSON struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Right      string     `json:"right"`
+	Regime     string     `json:"regime"`
+	Status     string     `json:"status"`
+	DeadlineAt *time.Time `json:"deadline_at"`
+	DaysLeft   *int       `json:"days_left"`
+	Answer     string     `json:"answer"`
+	Joined     bool       `json:"joined"`
+	Progress   *struct {
+		Done  int `json:"done"`
+		Total int `json:"total"`
+	} `json:"progress"`
+}
+
+var codeRE = regexp.MustCompile(`code is ([0-9]{6})`)
+
+// codeFor waits for the newest verification code mailed for a request.
+func codeFor(t *testing.T, env *servertest.Env, requestID string, after int) string {
+	var code string
+	require.Eventually(t, func() bool {
+		n := 0
+		for _, m := range env.SMTP.Messages() {
+			if m.Header.Get("X-Loomcast-Kind") == "verification_code" && strings.Contains(m.Text, requestID) {
+				n++
+				if n > after {
+					code = codeRE.FindStringSubmatch(m.Text)[1]
+				}
+			}
+		}
+		return code != ""
+	}, 10*time.Second, 20*time.Millisecond)
+	return code
+}
+
+// waitForStatus polls a request (as its owner) until it reaches a status.
+func waitForStatus(t *testing.T, c *servertest.Client, id string, statuses ...string) privacyJSON {
+	var p privacyJSON
+	require.Eventually(t, func() bool {
+		r := c.Do(http.MethodGet, "/v1/privacy/requests/"+id, nil)
+		if r.Status != http.StatusOK {
+			return false
+		}
+		r.JSON(t, &p)
+		for _, s := range statuses {
+			if p.Status == s {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond, "request %s never reached %v", id, statuses)
+	return p
+}
+
+func TestPrivacyRequestInput(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	c.Register("person@example.com", pw)
+	other := env.Client()
+	other.Register("other@example.com", pw)
+
+	for name, tc := range map[string]struct {
+		body   map[string]any
+		status int
+		field  string
+	}{
+		"unknown type":             {map[string]any{"type": "teleport", "region": "FR"}, http.StatusBadRequest, "type"},
+		"no region":                {map[string]any{"type": "access", "region": "", "password": pw}, http.StatusBadRequest, "region"},
+		"someone else's account":   {map[string]any{"type": "access", "region": "FR", "email": "other@example.com", "password": pw}, http.StatusForbidden, ""},
+		"erasure without password": {map[string]any{"type": "erasure", "region": "FR"}, http.StatusUnauthorized, ""},
+		"rectify nothing":          {map[string]any{"type": "rectification", "region": "FR"}, http.StatusBadRequest, "fields"},
+		"rectify the unknowable":   {map[string]any{"type": "rectification", "region": "FR", "fields": map[string]string{"role": "admin"}}, http.StatusBadRequest, "fields.role"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := c.Do(http.MethodPost, "/v1/privacy/requests", tc.body)
+			require.Equal(t, tc.status, r.Status, "body: %s", r.Body)
+			require.Contains(t, r.Header.Get("Content-Type"), "application/problem+json")
+			if tc.field != "" {
+				require.Contains(t, string(r.Body), `"`+tc.field+`"`)
+			}
+		})
+	}
+
+	// A second identical request while one is open joins it.
+	r := c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "objection", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var first, second privacyJSON
+	r.JSON(t, &first)
+	require.Equal(t, "gdpr", first.Regime)
+	r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "objection", "region": "DE"})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	r.JSON(t, &second)
+	require.True(t, second.Joined)
+	require.Equal(t, first.ID, second.ID)
+	require.Equal(t, http.StatusNotFound, other.Do(http.MethodGet, "/v1/privacy/requests/"+first.ID, nil).Status, "not another's")
+}
+
+func TestPublicRequestWithEmailVerification(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	env.StartWorker(nil)
+	c := env.Client()
+	u := c.Register("member@example.com", pw)
+	anon := env.Client()
+	anon.FetchCSRF()
+
+	file := func(email string) (int, map[string]any) {
+		r := anon.Do(http.MethodPost, "/v1/privacy/requests/public", map[string]any{"email": email, "type": "withdraw_consent", "region": "FR"})
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(r.Body, &out))
+		return r.Status, out
+	}
+	status, known := file("member@example.com")
+	require.Equal(t, http.StatusAccepted, status)
+	status, unknown := file("stranger@example.com")
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, strings.ReplaceAll(known["message"].(string), known["id"].(string), "X"),
+		strings.ReplaceAll(unknown["message"].(string), unknown["id"].(string), "X"), "the answer never tells whether an account exists")
+	id := known["id"].(string)
+	code := codeFor(t, env, id, 0)
+
+	verify := func(code string) *servertest.Response {
+		return anon.Do(http.MethodPost, "/v1/privacy/requests/public/"+id+"/verify", map[string]string{"code": code})
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	r := verify(wrong)
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	require.Contains(t, string(r.Body), "2 attempt(s) left")
+	require.Contains(t, string(verify(wrong).Body), "1 attempt(s) left")
+	require.Contains(t, string(verify(wrong).Body), "no longer valid", "the third failure voids the code")
+	require.Contains(t, string(verify(code).Body), "no longer valid", "even the right code, once void")
+
+	// A new code; it expires after 10 minutes.
+	env.Clock.Advance(2 * time.Minute)
+	require.Equal(t, http.StatusAccepted, anon.Do(http.MethodPost, "/v1/privacy/requests/public/"+id+"/code", nil).Status)
+	code = codeFor(t, env, id, 1)
+	env.Clock.Advance(11 * time.Minute)
+	require.Contains(t, string(verify(code).Body), "no longer valid", "expired")
+
+	env.Clock.Advance(2 * time.Minute)
+	require.Equal(t, http.StatusAccepted, anon.Do(http.MethodPost, "/v1/privacy/requests/public/"+id+"/code", nil).Status)
+	code = codeFor(t, env, id, 2)
+	r = verify(code)
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+
+	// Verified, it is the member's request and is carried out.
+	require.Eventually(t, func() bool {
+		req, err := env.Store.PrivacyRequestByID(context.Background(), id)
+		return err == nil && req.UserID == u.ID && req.Status == models.PrivacyClosed
+	}, 30*time.Second, 100*time.Millisecond)
+	consents, err := env.Store.Consents(context.Background(), u.ID)
+	require.NoError(t, err)
+	require.False(t, consents[models.PurposeMarketingEmails].Granted)
+	require.Equal(t, "privacy request "+id, consents[models.PurposeMarketingEmails].Source)
+	env.SMTP.WaitFor(t, func(m smtptest.Received) bool {
+		return m.Header.Get("X-Loomcast-Kind") == "answer" && m.To[0] == "member@example.com"
+	}, 10*time.Second)
+}
+
+func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	env.StartWorker(nil)
+	c := env.Client()
+	u := c.Register("reader@example.com", pw)
+	channel := c.ConnectChannel("tiktok")
+	upload := c.Upload(1<<16, time.Second)
+	r := c.Do(http.MethodPost, "/v1/posts", map[string]any{"channel_id": channel, "upload_id": upload, "caption": "my caption",
+		"privacy": "SELF_ONLY", "scheduled_at": env.Clock.Now().Add(24 * time.Hour).Format(time.RFC3339)})
+	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+	require.Equal(t, http.StatusOK, c.Do(http.MethodPatch, "/v1/me", map[string]any{"marketing_emails": true}).Status)
+
+	r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "portability", "region": "FR", "password": pw})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var p privacyJSON
+	r.JSON(t, &p)
+	require.NotNil(t, p.DeadlineAt)
+	p = waitForStatus(t, c, p.ID, "closed")
+	require.NotNil(t, p.Progress, "long exports report progress")
+	require.Equal(t, p.Progress.Total, p.Progress.Done)
+
+	m := env.SMTP.WaitFor(t, func(m smtptest.Received) bool { return m.Header.Get("X-Loomcast-Kind") == "answer" }, 10*time.Second)
+	link := regexp.MustCompile(`http://\S+/v1/privacy/exports/\S+`).FindString(m.Text)
+	require.NotEmpty(t, link, "mail: %s", m.Text)
+	resp, err := http.Get(link)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	require.NoError(t, err)
+	files := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		require.NoError(t, err)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		files[f.Name] = string(b)
+	}
+	require.Contains(t, files, "README.txt")
+	require.Contains(t, files["data/users.json"], u.ID)
+	require.Contains(t, files["data/channels.json"], channel)
+	require.Contains(t, files["data/posts.json"], "my caption")
+	require.Contains(t, files["data/post_events.json"], "scheduled")
+	require.Contains(t, files["data/uploads.json"], upload)
+	require.Contains(t, files["data/consents.json"], "marketing_emails")
+	require.Contains(t, files, "media/"+upload+".mp4")
+	for name, content := range files {
+		if strings.HasPrefix(name, "data/") {
+			require.NotContains(t, content, `"password_hash"`, name)
+			require.NotContains(t, content, `"access_token_sealed"`, name)
+		}
+	}
+
+	tampered := strings.Replace(link, "sig=", "sig=00", 1)
+	resp, err = http.Get(tampered)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	env.Clock.Advance(8 * 24 * time.Hour)
+	resp, err = http.Get(link)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the link expires after 7 days")
+	items, err := env.Store.UpcomingRetention(context.Background(), "privacy_exports", 10)
+	require.NoError(t, err)
+	require.Len(t, items, 1, "the archive's deletion is scheduled")
+}
+
+func TestErasureLeavesNoTraceAndSparesOthers(t *testing.T) {
+	for _, d := range modelstest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			env := servertest.New(t, d, servertest.Options{})
+			env.StartWorker(nil)
+			ctx := context.Background()
+			c := env.Client()
+			u := c.Register("leaving@example.com", pw)
+			channel := c.ConnectChannel("tiktok")
+			upload := c.Upload(1<<16, time.Second)
+			r := c.Do(http.MethodPost, "/v1/posts", map[string]any{"channel_id": channel, "upload_id": upload, "caption": "later",
+				"privacy": "SELF_ONLY", "scheduled_at": env.Clock.Now().Add(12 * time.Hour).Format(time.RFC3339)})
+			require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+			now := c.Upload(1<<16, time.Second)
+			r = c.Do(http.MethodPost, "/v1/posts", map[string]any{"channel_id": channel, "upload_id": now, "caption": "now",
+				"privacy": "SELF_ONLY", "scheduled_at": "now"})
+			require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+			var done struct {
+				ID string `json:"id"`
+			}
+			r.JSON(t, &done)
+			waitForPost(t, c, done.ID, "published", "failed")
+
+			other := env.Client()
+			o := other.Register("staying@example.com", pw)
+			// The sandbox gives every user the same TikTok account: the
+			// other user connects YouTube, so that no identifier is shared.
+			otherChannel := other.ConnectChannel("youtube")
+			otherUpload := other.Upload(1<<16, time.Second)
+
+			u0, err := env.Store.UserByID(ctx, u.ID)
+			require.NoError(t, err)
+			channels, err := env.Store.UserChannels(ctx, u.ID)
+			require.NoError(t, err)
+			ids := scan.ForAccount(u0, channels)
+
+			r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "erasure", "region": "FR", "password": pw})
+			require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+			var p privacyJSON
+			r.JSON(t, &p)
+			closed := assert.Eventually(t, func() bool {
+				req, err := env.Store.PrivacyRequestByID(ctx, p.ID)
+				return err == nil && req.Status == models.PrivacyClosed
+			}, 60*time.Second, 200*time.Millisecond)
+			if !closed {
+				desc, err := env.Temporal.DescribeWorkflowExecution(ctx, "dsr-"+p.ID, "")
+				require.NoError(t, err)
+				for _, a := range desc.GetPendingActivities() {
+					t.Logf("pending %s attempt %d: %s", a.GetActivityType().GetName(), a.GetAttempt(), a.GetLastFailure().GetMessage())
+				}
+				t.FailNow()
+			}
+			req, err := env.Store.PrivacyRequestByID(ctx, p.ID)
+			require.NoError(t, err)
+			require.Contains(t, req.Answer, "record of this request", "the answer names what is kept and why")
+
+			traces, err := scan.Scan(ctx, env.Store.DB(), env.Store.Dialect(), env.Blob, ids,
+				scan.Options{Exclude: []scan.Exclusion{{Table: "privacy_requests"}, {Table: "privacy_audit"}}})
+			require.NoError(t, err)
+			require.Empty(t, traces, "nothing of the person is left outside the request's own record")
+
+			// Its finished and scheduled workflows are gone from Temporal;
+			// only the request's own process remains, until it closes.
+			require.Eventually(t, func() bool {
+				resp, err := env.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+					Query: fmt.Sprintf("%s = %q", workflows.UserIDKey.GetName(), u.ID)})
+				if err != nil {
+					return false
+				}
+				for _, e := range resp.GetExecutions() {
+					if !strings.HasPrefix(e.GetExecution().GetWorkflowId(), "dsr-") {
+						return false
+					}
+				}
+				return true
+			}, 20*time.Second, 200*time.Millisecond, "the person's workflow executions are deleted")
+
+			_, err = env.Store.UserByID(ctx, o.ID)
+			require.NoError(t, err, "another user is untouched")
+			_, err = env.Store.ChannelByID(ctx, otherChannel)
+			require.NoError(t, err)
+			up, err := env.Store.UploadByID(ctx, otherUpload)
+			require.NoError(t, err)
+			require.Nil(t, up.DeletedAt)
+		})
+	}
+}
+
+func TestPrivacyTeamQueueReviewAndExtension(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	env.StartWorker(nil)
+	c := env.Client()
+	u := c.Register("fix@example.com", pw)
+	staff := staffClient(t, env, "dpo@example.com", models.RolePrivacy)
+	support := staffClient(t, env, "help@example.com", models.RoleSupport)
+
+	r := c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "rectification", "region": "US-CA",
+		"fields": map[string]string{"display_name": "Fixed Name"}})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var rect privacyJSON
+	r.JSON(t, &rect)
+	require.Equal(t, "ccpa", rect.Regime)
+	r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "objection", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var obj privacyJSON
+	r.JSON(t, &obj)
+	waitForStatus(t, c, rect.ID, "in_review")
+	waitForStatus(t, c, obj.ID, "in_review")
+
+	require.Equal(t, http.StatusForbidden, support.Do(http.MethodGet, "/v1/admin/privacy/requests", nil).Status)
+	var queue struct {
+		Requests []privacyJSON `json:"requests"`
+	}
+	r = staff.Do(http.MethodGet, "/v1/admin/privacy/requests", nil)
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	r.JSON(t, &queue)
+	require.Len(t, queue.Requests, 2)
+	require.Equal(t, obj.ID, queue.Requests[0].ID, "the GDPR request (30 days) is more urgent than the CCPA one (45)")
+	require.NotNil(t, queue.Requests[0].DaysLeft)
+	require.True(t, queue.Requests[0].DeadlineAt.Before(*queue.Requests[1].DeadlineAt))
+
+	// Extension needs a reason; it is sent to the requester; only once.
+	require.Equal(t, http.StatusBadRequest, staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+obj.ID+"/extend", map[string]string{}).Status)
+	r = staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+obj.ID+"/extend", map[string]string{"reason": "we need to consult the processor"})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	env.SMTP.WaitFor(t, func(m smtptest.Received) bool {
+		return m.Header.Get("X-Loomcast-Kind") == "extension_notice" && strings.Contains(m.Text, "consult the processor")
+	}, 10*time.Second)
+	require.Equal(t, http.StatusConflict, staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+obj.ID+"/extend", map[string]string{"reason": "again"}).Status)
+
+	// Review: a refusal needs reasons; approval carries the request out.
+	require.Equal(t, http.StatusBadRequest, staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+rect.ID+"/review", map[string]any{"approve": false}).Status)
+	r = staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+rect.ID+"/review", map[string]any{"approve": true})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	waitForStatus(t, c, rect.ID, "closed")
+	got, err := env.Store.UserByID(context.Background(), u.ID)
+	require.NoError(t, err)
+	require.Equal(t, "Fixed Name", got.DisplayName)
+
+	var detail struct {
+		Audit []struct {
+			Actor  string `json:"actor"`
+			Action string `json:"action"`
+		} `json:"audit"`
+	}
+	staff.Do(http.MethodGet, "/v1/admin/privacy/requests/"+rect.ID, nil).JSON(t, &detail)
+	var actions []string
+	for _, a := range detail.Audit {
+		actions = append(actions, a.Actor+" "+a.Action)
+	}
+	require.Contains(t, strings.Join(actions, "\n"), "approved")
+	require.Contains(t, strings.Join(actions, "\n"), "system closed")
+
+	// Withdrawal by the requester.
+	r = c.Do(http.MethodPost, "/v1/privacy/requests/"+obj.ID+"/withdraw", nil)
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	waitForStatus(t, c, obj.ID, "withdrawn")
+}
+
+// Restriction: only storage happens; Global Privacy Control opts out of
+// sale and sharing.
+func TestRestrictionAndGlobalPrivacyControl(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	env.StartWorker(nil)
+	ctx := context.Background()
+	c := env.Client()
+	u := c.Register("quiet@example.com", pw)
+	channel := c.ConnectChannel("tiktok")
+	upload := c.Upload(1<<16, time.Second)
+
+	r := c.Do(http.MethodGet, "/v1/me", nil, "Sec-GPC", "1")
+	require.Equal(t, http.StatusOK, r.Status)
+	consents, err := env.Store.Consents(ctx, u.ID)
+	require.NoError(t, err)
+	gpc := consents[models.PurposeSaleOrSharing]
+	require.False(t, gpc.Granted)
+	require.Contains(t, gpc.Source, "Global Privacy Control")
+
+	r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "restriction", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var p privacyJSON
+	r.JSON(t, &p)
+	waitForStatus(t, c, p.ID, "closed")
+	r = c.Do(http.MethodPost, "/v1/posts", map[string]any{"channel_id": channel, "upload_id": upload, "privacy": "SELF_ONLY", "scheduled_at": "now"})
+	require.Equal(t, http.StatusConflict, r.Status, "nothing is published while restricted: %s", r.Body)
+	require.Contains(t, string(r.Body), "restricted")
+}

@@ -1,0 +1,445 @@
+// Package privacy holds the durable process of a data-subject request: one
+// PrivacyRequest workflow per request (dsr-<id>) takes it from received
+// through verification, staff review where the law allows a refusal or asks
+// for judgement, execution and the answer, to closed, refused or withdrawn,
+// against a deadline from the legal calendar. Every step is written to the
+// request's append-only audit log by the RecordStep activity.
+package privacy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/loomcast/loomcast/privacy/calendar"
+)
+
+// WorkflowName is the registered name of the workflow.
+const WorkflowName = "PrivacyRequest"
+
+// WorkflowID is the one process of a request.
+func WorkflowID(requestID string) string { return "dsr-" + requestID }
+
+// Signals, Updates and queries.
+const (
+	// SignalVerified says the requester proved control of the email.
+	SignalVerified = "verified"
+	// UpdateReview is staff's decision on a request in review.
+	UpdateReview = "review"
+	// UpdateExtend extends the deadline, with a reason, before it passes.
+	UpdateExtend = "extend"
+	// UpdateWithdraw is the requester withdrawing the request.
+	UpdateWithdraw = "withdraw"
+	// QueryState answers with State.
+	QueryState = "state"
+)
+
+// Activity names, as the worker registers them.
+const (
+	RecordStepActivity = "RecordPrivacyStep"
+	NotifyActivity     = "NotifyPrivacy"
+	ExecuteActivity    = "ExecutePrivacyRequest"
+)
+
+// Statuses, as stored (models.Privacy*).
+const (
+	StatusVerifying = "verifying"
+	StatusReceived  = "received"
+	StatusInReview  = "in_review"
+	StatusExecuting = "executing"
+	StatusAnswered  = "answered"
+	StatusClosed    = "closed"
+	StatusRefused   = "refused"
+	StatusWithdrawn = "withdrawn"
+)
+
+// Notices sent by NotifyActivity: to the requester, or to staff.
+const (
+	NoticeAcknowledged = "acknowledgement"
+	NoticeExtended     = "extension_notice"
+	NoticeAnswer       = "answer"
+	NoticeRefused      = "refusal"
+	NoticeWithdrawn    = "withdrawal"
+	NoticeReminder7    = "reminder_7d"
+	NoticeReminder2    = "reminder_2d"
+	NoticeOverdue      = "overdue"
+)
+
+// Input starts a request's process.
+type Input struct {
+	RequestID  string
+	UserID     string
+	Type       string
+	Regime     calendar.Regime
+	ReceivedAt time.Time
+	// Verified is true for a request filed from a signed-in session.
+	Verified bool
+	// NeedsReview is true when staff must decide before anything is done.
+	NeedsReview bool
+}
+
+// VerifyWithin is how long a public request waits for its email proof
+// before it is closed unverified.
+const VerifyWithin = 30 * 24 * time.Hour
+
+// ReviewDecision is staff's answer to a request in review.
+type ReviewDecision struct {
+	Approve bool
+	Reason  string
+	By      string
+}
+
+// ExtendRequest extends the deadline.
+type ExtendRequest struct {
+	Reason string
+	By     string
+}
+
+// WithdrawRequest withdraws the request.
+type WithdrawRequest struct {
+	By string
+}
+
+// Step is one step of the process for RecordStepActivity: the status to
+// set (empty keeps it), the audit entry, and fields of the request row.
+type Step struct {
+	RequestID string
+	Status    string
+	Actor     string
+	Action    string
+	Detail    string
+	Set       Fields
+}
+
+// Fields are the request fields a step sets; nil and empty ones are left
+// alone.
+type Fields struct {
+	DeadlineAt      *time.Time
+	VerifiedAt      *time.Time
+	ExtendedAt      *time.Time
+	ExtensionReason string
+	ClosedAt        *time.Time
+	Answer          string
+}
+
+func at(t time.Time) *time.Time { return &t }
+
+// Notice asks NotifyActivity to send one notice about the request.
+type Notice struct {
+	RequestID string
+	Kind      string
+	Deadline  time.Time
+	Reason    string
+}
+
+// ExecuteInput asks for a request to be carried out.
+type ExecuteInput struct {
+	RequestID string
+}
+
+// ExecuteResult is the answer to send, and the records kept by law that
+// were restricted rather than erased.
+type ExecuteResult struct {
+	Answer     string
+	Restricted []string
+}
+
+// State is what the process is doing, for the API.
+type State struct {
+	Status   string
+	Deadline *time.Time
+	Extended bool
+}
+
+// ErrNotNow refuses an Update that does not fit the request's state.
+var ErrNotNow = errors.New("not possible in this state")
+
+// PromisedDays is what the policy promises on top of the law: "We will
+// respond to your request within 30 days" (000 section 7.9, the GDPR
+// section, for the EEA, the UK and Switzerland).
+func PromisedDays(r calendar.Regime) int {
+	switch r {
+	case calendar.GDPR, calendar.UKGDPR, calendar.FADP:
+		return 30
+	}
+	return 0
+}
+
+// NewClock is the legal clock of a request received at t.
+func NewClock(regime calendar.Regime, t time.Time) calendar.Clock {
+	return calendar.Clock{Regime: regime, Received: t, PromisedDays: PromisedDays(regime)}
+}
+
+type request struct {
+	in       Input
+	state    State
+	clock    calendar.Clock
+	changed  workflow.Channel
+	withdraw *WithdrawRequest
+	review   *ReviewDecision
+}
+
+// PrivacyRequest is the process of one data-subject request.
+func PrivacyRequest(ctx workflow.Context, in Input) error {
+	r := &request{in: in, state: State{Status: StatusReceived}, changed: workflow.NewChannel(ctx)}
+	r.clock = NewClock(in.Regime, in.ReceivedAt)
+	if !in.Verified {
+		r.state.Status = StatusVerifying
+	}
+	if err := r.handlers(ctx); err != nil {
+		return err
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute},
+	})
+	return r.run(ctx)
+}
+
+func (r *request) handlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return r.state, nil }); err != nil {
+		return err
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReview, func(ctx workflow.Context, d ReviewDecision) error {
+		r.review = &d
+		return nil
+	}, workflow.UpdateHandlerOptions{Validator: func(d ReviewDecision) error {
+		if r.state.Status != StatusInReview || r.review != nil {
+			return fmt.Errorf("%w: the request is %s, not waiting for review", ErrNotNow, r.state.Status)
+		}
+		if !d.Approve && strings.TrimSpace(d.Reason) == "" {
+			return errors.New("a refusal needs its reasons: they are sent to the requester")
+		}
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend, r.extend, workflow.UpdateHandlerOptions{Validator: func(e ExtendRequest) error {
+		if !r.open() || r.state.Deadline == nil {
+			return fmt.Errorf("%w: the request is %s", ErrNotNow, r.state.Status)
+		}
+		if _, err := r.clock.Extend(e.Reason, workflow.Now(ctx)); err != nil {
+			return err
+		}
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateWithdraw, func(ctx workflow.Context, w WithdrawRequest) error {
+		r.withdraw = &w
+		return nil
+	}, workflow.UpdateHandlerOptions{Validator: func(WithdrawRequest) error {
+		if r.state.Status == StatusExecuting || !r.open() || r.withdraw != nil {
+			return fmt.Errorf("%w: the request is %s and can no longer be withdrawn", ErrNotNow, r.state.Status)
+		}
+		return nil
+	}})
+}
+
+func (r *request) open() bool {
+	switch r.state.Status {
+	case StatusVerifying, StatusReceived, StatusInReview, StatusExecuting:
+		return true
+	}
+	return false
+}
+
+// extend moves the deadline and sends the requester the notice with its
+// reasons, before the original deadline (the validator checked).
+func (r *request) extend(ctx workflow.Context, e ExtendRequest) error {
+	clock, err := r.clock.Extend(e.Reason, workflow.Now(ctx))
+	if err != nil {
+		return err
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute}})
+	deadline := clock.Deadline()
+	if err := r.step(ctx, Step{Actor: e.By, Action: "extended", Detail: e.Reason,
+		Set: Fields{DeadlineAt: &deadline, ExtendedAt: at(workflow.Now(ctx)), ExtensionReason: e.Reason}}); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteActivity(ctx, NotifyActivity, Notice{RequestID: r.in.RequestID, Kind: NoticeExtended, Deadline: deadline, Reason: e.Reason}).Get(ctx, nil); err != nil {
+		return err
+	}
+	r.clock, r.state.Deadline, r.state.Extended = clock, &deadline, true
+	r.changed.SendAsync(true)
+	return nil
+}
+
+func (r *request) run(ctx workflow.Context) error {
+	if !r.in.Verified {
+		verified, err := r.awaitVerification(ctx)
+		if err != nil || !verified {
+			return err
+		}
+	}
+	deadline := r.clock.Deadline()
+	r.state.Deadline = &deadline
+	if err := r.step(ctx, Step{Status: StatusReceived, Actor: "system", Action: "received",
+		Detail: "deadline " + deadline.Format(time.RFC3339), Set: Fields{DeadlineAt: &deadline}}); err != nil {
+		return err
+	}
+	if err := r.notify(ctx, NoticeAcknowledged, ""); err != nil {
+		return err
+	}
+	remindersCtx, stopReminders := workflow.WithCancel(ctx)
+	defer stopReminders()
+	workflow.Go(remindersCtx, r.remind)
+
+	if r.in.NeedsReview {
+		if err := r.step(ctx, Step{Status: StatusInReview, Actor: "system", Action: "sent to review"}); err != nil {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return r.review != nil || r.withdraw != nil }); err != nil {
+			return err
+		}
+		if r.withdraw != nil {
+			return r.withdrawn(ctx)
+		}
+		if !r.review.Approve {
+			if err := r.step(ctx, Step{Status: StatusRefused, Actor: r.review.By, Action: "refused", Detail: r.review.Reason,
+				Set: Fields{Answer: r.review.Reason, ClosedAt: at(workflow.Now(ctx))}}); err != nil {
+				return err
+			}
+			return r.notify(ctx, NoticeRefused, r.review.Reason)
+		}
+		if err := r.step(ctx, Step{Actor: r.review.By, Action: "approved", Detail: r.review.Reason}); err != nil {
+			return err
+		}
+	} else if r.withdraw != nil {
+		return r.withdrawn(ctx)
+	}
+	return r.execute(ctx)
+}
+
+// awaitVerification waits for the email proof; the legal clock stands
+// still meanwhile.
+func (r *request) awaitVerification(ctx workflow.Context) (bool, error) {
+	var verifiedAt time.Time
+	timedOut := false
+	waitCtx, stop := workflow.WithCancel(ctx)
+	defer stop()
+	workflow.Go(waitCtx, func(ctx workflow.Context) {
+		workflow.GetSignalChannel(ctx, SignalVerified).Receive(ctx, &verifiedAt)
+	})
+	workflow.Go(waitCtx, func(ctx workflow.Context) {
+		if workflow.Sleep(ctx, VerifyWithin) == nil {
+			timedOut = true
+		}
+	})
+	if err := workflow.Await(ctx, func() bool { return !verifiedAt.IsZero() || timedOut || r.withdraw != nil }); err != nil {
+		return false, err
+	}
+	switch {
+	case r.withdraw != nil:
+		return false, r.withdrawn(ctx)
+	case verifiedAt.IsZero():
+		err := r.step(ctx, Step{Status: StatusClosed, Actor: "system", Action: "closed unverified",
+			Detail: "the email address was not confirmed within 30 days", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
+		return false, err
+	}
+	if verifiedAt.Before(r.in.ReceivedAt) {
+		verifiedAt = r.in.ReceivedAt
+	}
+	r.clock.Pauses = append(r.clock.Pauses, calendar.Interval{Start: r.in.ReceivedAt, End: verifiedAt})
+	return true, r.step(ctx, Step{Actor: "requester", Action: "verified", Detail: "email confirmed with a code",
+		Set: Fields{VerifiedAt: &verifiedAt}})
+}
+
+func (r *request) withdrawn(ctx workflow.Context) error {
+	if err := r.step(ctx, Step{Status: StatusWithdrawn, Actor: r.withdraw.By, Action: "withdrawn",
+		Set: Fields{ClosedAt: at(workflow.Now(ctx))}}); err != nil {
+		return err
+	}
+	return r.notify(ctx, NoticeWithdrawn, "")
+}
+
+func (r *request) execute(ctx workflow.Context) error {
+	if err := r.step(ctx, Step{Status: StatusExecuting, Actor: "system", Action: "executing"}); err != nil {
+		return err
+	}
+	execCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute},
+	})
+	var res ExecuteResult
+	if err := workflow.ExecuteActivity(execCtx, ExecuteActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &res); err != nil {
+		return fmt.Errorf("execute request: %w", err)
+	}
+	if err := r.step(ctx, Step{Status: StatusAnswered, Actor: "system", Action: "answered", Detail: strings.Join(res.Restricted, "; "),
+		Set: Fields{Answer: res.Answer}}); err != nil {
+		return err
+	}
+	if err := r.notify(ctx, NoticeAnswer, ""); err != nil {
+		return err
+	}
+	return r.step(ctx, Step{Status: StatusClosed, Actor: "system", Action: "closed", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
+}
+
+// remind sends staff reminders 7 and 2 days before the deadline and an
+// alert when it passes, following extensions.
+func (r *request) remind(ctx workflow.Context) {
+	sent := map[string]bool{}
+	for {
+		if r.state.Deadline == nil {
+			return
+		}
+		var next *calendar.Reminder
+		for _, rem := range calendar.Reminders(*r.state.Deadline) {
+			if !sent[rem.Kind+rem.At.String()] {
+				next = &rem
+				break
+			}
+		}
+		if next == nil {
+			return
+		}
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		fired := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(timerCtx, max(next.At.Sub(workflow.Now(ctx)), 0)), func(workflow.Future) { fired = true })
+		sel.AddReceive(r.changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if !fired {
+			continue // the deadline moved: recompute
+		}
+		sent[next.Kind+next.At.String()] = true
+		if r.open() {
+			_ = r.notify(ctx, next.Kind, "")
+		}
+	}
+}
+
+func (r *request) step(ctx workflow.Context, s Step) error {
+	s.RequestID = r.in.RequestID
+	if err := workflow.ExecuteActivity(ctx, RecordStepActivity, s).Get(ctx, nil); err != nil {
+		return fmt.Errorf("record %s: %w", s.Action, err)
+	}
+	if s.Status != "" {
+		r.state.Status = s.Status
+	}
+	return nil
+}
+
+func (r *request) notify(ctx workflow.Context, kind, reason string) error {
+	n := Notice{RequestID: r.in.RequestID, Kind: kind, Reason: reason}
+	if r.state.Deadline != nil {
+		n.Deadline = *r.state.Deadline
+	}
+	if err := workflow.ExecuteActivity(ctx, NotifyActivity, n).Get(ctx, nil); err != nil {
+		return fmt.Errorf("notify %s: %w", kind, err)
+	}
+	return nil
+}
