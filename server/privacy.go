@@ -218,8 +218,16 @@ func (s *Server) startPrivacyWorkflow(ctx context.Context, r models.PrivacyReque
 	if err != nil {
 		return err
 	}
+	// Data under a legal hold may be kept despite an erasure request (GDPR
+	// art. 17(3)(e)): staff decide, with the hold's reason in view.
+	held := false
+	if r.Type == wfprivacy.TypeErasure && r.UserID != "" {
+		if held, err = s.store.UserHeld(ctx, r.UserID); err != nil {
+			return err
+		}
+	}
 	in := wfprivacy.Input{RequestID: r.ID, UserID: r.UserID, Type: r.Type, Regime: calendar.Regime(r.Regime), ReceivedAt: r.ReceivedAt,
-		Verified: verified, NeedsReview: right.Review || repeated}
+		Verified: verified, NeedsReview: right.Review || repeated || held}
 	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    wfprivacy.WorkflowID(r.ID),
 		TaskQueue:             workflows.TaskQueue,

@@ -445,3 +445,47 @@ func TestRestrictionAndGlobalPrivacyControl(t *testing.T) {
 	require.Equal(t, http.StatusConflict, r.Status, "nothing is published while restricted: %s", r.Body)
 	require.Contains(t, string(r.Body), "restricted")
 }
+
+// Objection (after review), opt-out of sale and limiting sensitive data each
+// switch off what they name, recorded with time and source; an erasure
+// of a user under legal hold waits for staff.
+func TestObjectionOptOutLimitAndHeldErasure(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	env.StartWorker(nil)
+	ctx := context.Background()
+	c := env.Client()
+	u := c.Register("objector@example.com", pw)
+	staff := staffClient(t, env, "dpo@example.com", models.RolePrivacy)
+
+	file := func(body map[string]any) privacyJSON {
+		r := c.Do(http.MethodPost, "/v1/privacy/requests", body)
+		require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+		var p privacyJSON
+		r.JSON(t, &p)
+		return p
+	}
+	obj := file(map[string]any{"type": "objection", "region": "FR", "purposes": []string{"analytics"}})
+	waitForStatus(t, c, obj.ID, "in_review")
+	require.Equal(t, http.StatusOK, staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+obj.ID+"/review", map[string]any{"approve": true}).Status)
+	waitForStatus(t, c, obj.ID, "closed")
+	optOut := file(map[string]any{"type": "ccpa_opt_out", "region": "US-CA"})
+	p := waitForStatus(t, c, optOut.ID, "closed")
+	require.Contains(t, p.Answer, "does not sell")
+	limit := file(map[string]any{"type": "ccpa_limit", "region": "US-CA"})
+	waitForStatus(t, c, limit.ID, "closed")
+
+	consents, err := env.Store.Consents(ctx, u.ID)
+	require.NoError(t, err)
+	for purpose, id := range map[string]string{models.PurposeAnalytics: obj.ID, models.PurposeSaleOrSharing: optOut.ID, models.PurposeSensitiveData: limit.ID} {
+		require.False(t, consents[purpose].Granted, purpose)
+		require.Equal(t, "privacy request "+id, consents[purpose].Source)
+	}
+	require.NotContains(t, consents, models.PurposeMarketingEmails, "only what was named")
+
+	hold := &models.LegalHold{UserID: u.ID, Reason: "pending litigation", PlacedBy: "staff"}
+	require.NoError(t, env.Store.PlaceHold(ctx, hold))
+	erase := file(map[string]any{"type": "erasure", "region": "FR", "password": pw})
+	waitForStatus(t, c, erase.ID, "in_review")
+	_, err = env.Store.UserByID(ctx, u.ID)
+	require.NoError(t, err, "nothing is erased before staff decide")
+}
