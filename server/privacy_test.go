@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/loomcast/loomcast/mail/smtptest"
 	"github.com/loomcast/loomcast/models"
@@ -242,6 +243,19 @@ func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 			require.NotContains(t, content, `"access_token_sealed"`, name)
 		}
 	}
+
+	// The link is a credential: it is in the mail, never in the process's
+	// history or the stored answer.
+	sig := link[strings.Index(link, "sig=")+4:]
+	iter := env.Temporal.GetWorkflowHistory(context.Background(), "dsr-"+p.ID, "", false, 0)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		raw, err := proto.Marshal(ev)
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), sig, "the export link leaked into the history")
+	}
+	require.NotContains(t, p.Answer, sig)
 
 	tampered := strings.Replace(link, "sig=", "sig=00", 1)
 	resp, err = http.Get(tampered)

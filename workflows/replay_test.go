@@ -13,6 +13,7 @@ import (
 	"github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
+	"github.com/loomcast/loomcast/workflows/privacy"
 	"github.com/loomcast/loomcast/workflows/webhooks"
 )
 
@@ -34,6 +35,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"TokenRefresh":                 channels.TokenRefresh,
 		"ReconcileTikTok":              webhooks.ReconcileTikTok,
 		expiry.WorkflowName:            expiry.Expiry,
+		privacy.WorkflowName:           privacy.PrivacyRequest,
 	} {
 		replayer.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}
@@ -44,7 +46,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 		types[strings.SplitN(filepath.Base(f), "-", 2)[0]] = true
 	}
-	for _, typ := range []string{"AccountClosure", "PublishPost", "PostMetadataExpiry", "UploadExpiry", "TokenRefresh", "ReconcileTikTok", expiry.WorkflowName} {
+	for _, typ := range []string{"AccountClosure", "PublishPost", "PostMetadataExpiry", "UploadExpiry", "TokenRefresh", "ReconcileTikTok", expiry.WorkflowName, privacy.WorkflowName} {
 		require.True(t, types[typ], "no recorded history of %s", typ)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,9 +22,9 @@ var LogFlushLag = 2 * time.Second
 
 // RestrictedRecords are kept after an erasure because the law requires
 // them, used for nothing else; the answer names them.
-var RestrictedRecords = map[string]string{
-	"privacy_requests": "the record of this request (GDPR art. 5(2) and 12: we must be able to show how we answered it)",
-	"privacy_audit":    "the audit log of this request (who did what and when), for the same reason",
+var RestrictedRecords = []struct{ Table, Why string }{
+	{"privacy_requests", "the record of this request (GDPR art. 5(2) and 12: we must be able to show how we answered it)"},
+	{"privacy_audit", "the audit log of this request (who did what and when), for the same reason"},
 }
 
 // erase deletes the person's data everywhere: it stops their processes,
@@ -74,13 +73,13 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(traces), strings.Join(traces[:min(5, len(traces))], "; ")), "ErasureIncomplete")
 	}
 	kept := make([]string, 0, len(RestrictedRecords))
-	for _, why := range RestrictedRecords {
-		kept = append(kept, why)
+	for _, rec := range RestrictedRecords {
+		kept = append(kept, rec.Why)
 	}
 	answer := "We erased your personal data: your account, channels (their grants revoked at TikTok and YouTube), posts and their history, uploads and files, sessions, logs, consents and the records of our background processes. " +
-		"A check of every table and file found nothing left. We keep, restricted and used for nothing else: " + strings.Join(sortedStrings(kept), "; ") +
+		"A check of every table and file found nothing left. We keep, restricted and used for nothing else: " + strings.Join(kept, "; ") +
 		". There are no invoices or payment records to keep."
-	return wf.ExecuteResult{Answer: answer, Restricted: sortedStrings(kept)}, nil
+	return wf.ExecuteResult{Answer: answer, Restricted: kept}, nil
 }
 
 // eraseUser stops and deletes everything of one account.
@@ -118,12 +117,6 @@ func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
 		}
 	}
 	return a.Store.PurgeUser(ctx, u.ID)
-}
-
-func sortedStrings(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return out
 }
 
 // identifiers are what the completeness check looks for. They are read
@@ -166,8 +159,8 @@ func (a *Activities) identifiers(ctx context.Context, r models.PrivacyRequest) (
 // schema) and every blob key, outside the restricted records.
 func (a *Activities) scan(ctx context.Context, ids scan.Identifiers) ([]string, error) {
 	var opts scan.Options
-	for table := range RestrictedRecords {
-		opts.Exclude = append(opts.Exclude, scan.Exclusion{Table: table})
+	for _, rec := range RestrictedRecords {
+		opts.Exclude = append(opts.Exclude, scan.Exclusion{Table: rec.Table})
 	}
 	traces, err := scan.Scan(ctx, a.Store.DB(), a.Store.Dialect(), a.Blob, ids, opts)
 	if err != nil {

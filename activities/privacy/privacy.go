@@ -117,6 +117,9 @@ func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
 	case wf.NoticeAnswer:
 		msg.Subject = "Your privacy request is done"
 		msg.Text = r.Answer + "\n\nReference: " + r.ID + "\n"
+		if link := a.exportLink(r); link != "" {
+			msg.Text = r.Answer + "\n\nYour archive: " + link + "\n\nReference: " + r.ID + "\n"
+		}
 	case wf.NoticeRefused:
 		msg.Subject = "We cannot act on your privacy request"
 		msg.Text = fmt.Sprintf("We cannot act on your %s request (reference %s).\n\nWhy: %s\n\nYou may lodge a complaint with a supervisory authority (in France, the CNIL: www.cnil.fr).\n", r.FiledAs, r.ID, n.Reason)
@@ -272,7 +275,18 @@ func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.Ex
 	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"export_key": key, "export_expires_at": expires}); err != nil {
 		return wf.ExecuteResult{}, err
 	}
-	link := fmt.Sprintf("%s/v1/privacy/exports/%s?expires=%d&sig=%s", a.PublicURL, r.ID, expires.Unix(), SignExportLink(a.LinkKey, r.ID, expires))
+	// The link is a credential: it goes only into the mail (NotifyPrivacy
+	// signs it when sending), never into the answer stored and carried in
+	// the workflow's history.
 	return wf.ExecuteResult{Answer: "Your data is ready: a zip of every record we hold about you, as documented JSON, with your media files. " +
-		"Download it until " + expires.Format("2 January 2006 15:04 MST") + " (then it is deleted):\n" + link}, nil
+		"Download it with the link we emailed you, until " + expires.Format("2 January 2006 15:04 MST") + "; then it is deleted."}, nil
+}
+
+// exportLink is the signed link of a request's archive.
+func (a *Activities) exportLink(r models.PrivacyRequest) string {
+	if r.ExportKey == "" || r.ExportExpiresAt == nil {
+		return ""
+	}
+	expires := r.ExportExpiresAt.UTC().Truncate(time.Second)
+	return fmt.Sprintf("%s/v1/privacy/exports/%s?expires=%d&sig=%s", a.PublicURL, r.ID, expires.Unix(), SignExportLink(a.LinkKey, r.ID, expires))
 }
