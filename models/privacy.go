@@ -13,15 +13,18 @@ const (
 	PrivacyVerifying = "verifying" // the requester owes us proof of their email
 	PrivacyReceived  = "received"  // verified, not yet acted on
 	PrivacyInReview  = "in_review" // staff must decide
-	PrivacyExecuting = "executing"
-	PrivacyAnswered  = "answered"
-	PrivacyClosed    = "closed"
-	PrivacyRefused   = "refused"
-	PrivacyWithdrawn = "withdrawn"
+	// PrivacyClarifying: staff asked the requester a question; the legal
+	// clock stands still until the answer.
+	PrivacyClarifying = "clarifying"
+	PrivacyExecuting  = "executing"
+	PrivacyAnswered   = "answered"
+	PrivacyClosed     = "closed"
+	PrivacyRefused    = "refused"
+	PrivacyWithdrawn  = "withdrawn"
 )
 
 // PrivacyOpen lists the statuses of a request still being handled.
-var PrivacyOpen = []string{PrivacyVerifying, PrivacyReceived, PrivacyInReview, PrivacyExecuting}
+var PrivacyOpen = []string{PrivacyVerifying, PrivacyReceived, PrivacyInReview, PrivacyClarifying, PrivacyExecuting}
 
 // PrivacyRequest is a data-subject request (policy 000 sections 7 and 8,
 // 004 sections 12 to 14). It is the record that the request was handled:

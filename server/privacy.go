@@ -173,7 +173,7 @@ func (s *Server) createPrivacyRequest(c *gin.Context) {
 		return
 	}
 	if wfprivacy.NeedsRecentAuth(right.Type) {
-		if err := s.checkPassword(p.User, body.Password); err != nil {
+		if err := s.recentAuth(c, p, body.Password); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -185,6 +185,31 @@ func (s *Server) createPrivacyRequest(c *gin.Context) {
 	r := &models.PrivacyRequest{UserID: p.User.ID, Email: p.User.Email, Type: right.Type, FiledAs: right.Name, Regime: string(regime),
 		Region: strings.ToUpper(body.Region), Source: "account", Status: models.PrivacyReceived, Details: details, ReceivedAt: now, DeadlineAt: &deadline}
 	s.filePrivacyRequest(c, r, right, true)
+}
+
+// recentAuthWindow is how recent a Google sign-in must be to stand in for
+// a password re-entry.
+const recentAuthWindow = 10 * time.Minute
+
+// recentAuth checks that the person just proved who they are: the
+// password again, or for an account without one, a Google sign-in in the
+// last 10 minutes.
+func (s *Server) recentAuth(c *gin.Context, p *principal, password string) error {
+	if p.User.PasswordHash != nil {
+		return s.checkPassword(p.User, password)
+	}
+	again := errorf(CodeReauthRequired, "Sign in with Google again (GET /v1/auth/google/start), then file the request within 10 minutes.")
+	if p.SessionID == "" {
+		return again
+	}
+	sess, err := s.store.SessionByID(c.Request.Context(), p.SessionID)
+	if err != nil {
+		return err
+	}
+	if s.now().Sub(sess.CreatedAt) > recentAuthWindow {
+		return again
+	}
+	return nil
 }
 
 // filePrivacyRequest stores the request (or joins the open identical one)
@@ -448,6 +473,27 @@ func (s *Server) withdrawPrivacyRequest(c *gin.Context) {
 	s.privacyUpdate(c, r.ID, wfprivacy.UpdateWithdraw, wfprivacy.WithdrawRequest{By: "requester"})
 }
 
+// clarifyPrivacyRequest answers POST /v1/privacy/requests/{id}/clarify:
+// the requester answers staff's question, and the legal clock runs again.
+func (s *Server) clarifyPrivacyRequest(c *gin.Context) {
+	r, ok := s.ownPrivacyRequest(c)
+	if !ok {
+		return
+	}
+	var body struct {
+		Answer string `json:"answer"`
+	}
+	if err := s.bindJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if strings.TrimSpace(body.Answer) == "" || len(body.Answer) > 5000 {
+		s.fail(c, invalid(map[string]string{"answer": "is required, at most 5000 characters"}))
+		return
+	}
+	s.privacyUpdate(c, r.ID, wfprivacy.UpdateClarified, wfprivacy.Clarification{Answer: strings.TrimSpace(body.Answer), By: "requester"})
+}
+
 // privacyUpdate sends an Update to a request's process and answers with
 // the request as it then is.
 func (s *Server) privacyUpdate(c *gin.Context, id, name string, arg any) {
@@ -611,6 +657,27 @@ func (s *Server) adminExtendPrivacyRequest(c *gin.Context) {
 		return
 	}
 	s.privacyUpdate(c, c.Param("id"), wfprivacy.UpdateExtend, wfprivacy.ExtendRequest{Reason: strings.TrimSpace(body.Reason),
+		By: "staff:" + currentPrincipal(c).User.ID})
+}
+
+// adminClarifyPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/clarify.
+func (s *Server) adminClarifyPrivacyRequest(c *gin.Context) {
+	var body struct {
+		Question string `json:"question"`
+	}
+	if err := s.bindJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if strings.TrimSpace(body.Question) == "" {
+		s.fail(c, invalid(map[string]string{"question": "is required: it is sent to the requester"}))
+		return
+	}
+	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.privacyUpdate(c, c.Param("id"), wfprivacy.UpdateClarify, wfprivacy.ClarifyRequest{Question: strings.TrimSpace(body.Question),
 		By: "staff:" + currentPrincipal(c).User.ID})
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
+	googlefake "github.com/loomcast/loomcast/google/fake"
 	"github.com/loomcast/loomcast/mail/smtptest"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
@@ -502,4 +503,48 @@ func TestObjectionOptOutLimitAndHeldErasure(t *testing.T) {
 	waitForStatus(t, c, erase.ID, "in_review")
 	_, err = env.Store.UserByID(ctx, u.ID)
 	require.NoError(t, err, "nothing is erased before staff decide")
+}
+
+// Staff ask the requester to clarify; the answer restarts the clock.
+func TestClarificationThroughTheAPI(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	env.StartWorker(nil)
+	c := env.Client()
+	c.Register("vague@example.com", pw)
+	staff := staffClient(t, env, "dpo@example.com", models.RolePrivacy)
+	r := c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "objection", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var p privacyJSON
+	r.JSON(t, &p)
+	waitForStatus(t, c, p.ID, "in_review")
+
+	require.Equal(t, http.StatusConflict, c.Do(http.MethodPost, "/v1/privacy/requests/"+p.ID+"/clarify", map[string]string{"answer": "unasked"}).Status)
+	require.Equal(t, http.StatusBadRequest, staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+p.ID+"/clarify", map[string]string{}).Status)
+	r = staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+p.ID+"/clarify", map[string]string{"question": "Which processing do you object to?"})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	env.SMTP.WaitFor(t, func(m smtptest.Received) bool {
+		return m.Header.Get("X-Loomcast-Kind") == "clarification_request" && strings.Contains(m.Text, "Which processing")
+	}, 10*time.Second)
+	waitForStatus(t, c, p.ID, "clarifying")
+	require.Equal(t, http.StatusConflict, staff.Do(http.MethodPost, "/v1/admin/privacy/requests/"+p.ID+"/review", map[string]any{"approve": true}).Status,
+		"staff wait for the answer")
+	r = c.Do(http.MethodPost, "/v1/privacy/requests/"+p.ID+"/clarify", map[string]string{"answer": "Analytics only"})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	waitForStatus(t, c, p.ID, "in_review")
+}
+
+// An account without a password proves itself for erasure with a recent
+// Google sign-in.
+func TestGoogleAccountsReauthenticateWithGoogle(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	env.Google.SignInAs(googlefake.IdentityFor("gina@example.com"))
+	require.Equal(t, http.StatusOK, c.Do(http.MethodGet, "/v1/auth/google/start", nil).Status)
+	c.FetchCSRF()
+	r := c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "portability", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "a fresh Google sign-in is enough: %s", r.Body)
+	env.Clock.Advance(11 * time.Minute)
+	r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "erasure", "region": "FR"})
+	require.Equal(t, http.StatusUnauthorized, r.Status, "body: %s", r.Body)
+	require.Contains(t, string(r.Body), "Sign in with Google again")
 }

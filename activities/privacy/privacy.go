@@ -123,6 +123,10 @@ func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
 	case wf.NoticeRefused:
 		msg.Subject = "We cannot act on your privacy request"
 		msg.Text = fmt.Sprintf("We cannot act on your %s request (reference %s).\n\nWhy: %s\n\nYou may lodge a complaint with a supervisory authority (in France, the CNIL: www.cnil.fr).\n", r.FiledAs, r.ID, n.Reason)
+	case wf.NoticeClarify:
+		msg.Subject = "A question about your privacy request"
+		msg.Text = fmt.Sprintf("To handle your %s request (reference %s) we need you to clarify:\n\n%s\n\n"+
+			"Answer in your Loomcast account (POST /v1/privacy/requests/%s/clarify). The legal deadline is paused until you do.\n", r.FiledAs, r.ID, n.Reason, r.ID)
 	case wf.NoticeWithdrawn:
 		msg.Subject = "Your privacy request was withdrawn"
 		msg.Text = fmt.Sprintf("Your %s request (reference %s) was withdrawn; nothing more will be done.\n", r.FiledAs, r.ID)

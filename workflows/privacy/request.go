@@ -34,6 +34,10 @@ const (
 	UpdateExtend = "extend"
 	// UpdateWithdraw is the requester withdrawing the request.
 	UpdateWithdraw = "withdraw"
+	// UpdateClarify is staff asking the requester a question; the legal
+	// clock stands still until UpdateClarified brings the answer.
+	UpdateClarify   = "clarify"
+	UpdateClarified = "clarified"
 	// QueryState answers with State.
 	QueryState = "state"
 )
@@ -47,14 +51,15 @@ const (
 
 // Statuses, as stored (models.Privacy*).
 const (
-	StatusVerifying = "verifying"
-	StatusReceived  = "received"
-	StatusInReview  = "in_review"
-	StatusExecuting = "executing"
-	StatusAnswered  = "answered"
-	StatusClosed    = "closed"
-	StatusRefused   = "refused"
-	StatusWithdrawn = "withdrawn"
+	StatusVerifying  = "verifying"
+	StatusReceived   = "received"
+	StatusInReview   = "in_review"
+	StatusClarifying = "clarifying"
+	StatusExecuting  = "executing"
+	StatusAnswered   = "answered"
+	StatusClosed     = "closed"
+	StatusRefused    = "refused"
+	StatusWithdrawn  = "withdrawn"
 )
 
 // Notices sent by NotifyActivity: to the requester, or to staff.
@@ -67,6 +72,7 @@ const (
 	NoticeReminder7    = "reminder_7d"
 	NoticeReminder2    = "reminder_2d"
 	NoticeOverdue      = "overdue"
+	NoticeClarify      = "clarification_request"
 )
 
 // Input starts a request's process.
@@ -96,6 +102,18 @@ type ReviewDecision struct {
 // ExtendRequest extends the deadline.
 type ExtendRequest struct {
 	Reason string
+	By     string
+}
+
+// ClarifyRequest is staff's question to the requester.
+type ClarifyRequest struct {
+	Question string
+	By       string
+}
+
+// Clarification is the requester's answer.
+type Clarification struct {
+	Answer string
 	By     string
 }
 
@@ -181,6 +199,8 @@ type request struct {
 	changed  workflow.Channel
 	withdraw *WithdrawRequest
 	review   *ReviewDecision
+	// askedAt is when staff asked for clarification, while they wait.
+	askedAt time.Time
 }
 
 // PrivacyRequest is the process of one data-subject request.
@@ -231,6 +251,30 @@ func (r *request) handlers(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateClarify, r.clarify, workflow.UpdateHandlerOptions{Validator: func(q ClarifyRequest) error {
+		if r.state.Status != StatusInReview || r.review != nil {
+			return fmt.Errorf("%w: the request is %s; clarification is asked during review", ErrNotNow, r.state.Status)
+		}
+		if strings.TrimSpace(q.Question) == "" {
+			return errors.New("say what the requester must clarify: the question is sent to them")
+		}
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateClarified, r.clarified, workflow.UpdateHandlerOptions{Validator: func(a Clarification) error {
+		if r.state.Status != StatusClarifying {
+			return fmt.Errorf("%w: no question is waiting for an answer", ErrNotNow)
+		}
+		if strings.TrimSpace(a.Answer) == "" {
+			return errors.New("the answer is empty")
+		}
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateWithdraw, func(ctx workflow.Context, w WithdrawRequest) error {
 		r.withdraw = &w
 		return nil
@@ -244,11 +288,40 @@ func (r *request) handlers(ctx workflow.Context) error {
 
 func (r *request) open() bool {
 	switch r.state.Status {
-	case StatusVerifying, StatusReceived, StatusInReview, StatusExecuting:
+	case StatusVerifying, StatusReceived, StatusInReview, StatusClarifying, StatusExecuting:
 		return true
 	}
 	return false
 }
+
+// clarify sends staff's question; the clock stops until the answer.
+func (r *request) clarify(ctx workflow.Context, q ClarifyRequest) error {
+	ctx = workflow.WithActivityOptions(ctx, shortActivity)
+	if err := r.step(ctx, Step{Status: StatusClarifying, Actor: q.By, Action: "asked for clarification", Detail: q.Question}); err != nil {
+		return err
+	}
+	r.askedAt = workflow.Now(ctx)
+	return r.notify(ctx, NoticeClarify, q.Question)
+}
+
+// clarified records the answer, and moves the deadline by the time the
+// clock stood still.
+func (r *request) clarified(ctx workflow.Context, a Clarification) error {
+	ctx = workflow.WithActivityOptions(ctx, shortActivity)
+	clock := r.clock
+	clock.Pauses = append(clock.Pauses, calendar.Interval{Start: r.askedAt, End: workflow.Now(ctx)})
+	deadline := clock.Deadline()
+	if err := r.step(ctx, Step{Status: StatusInReview, Actor: a.By, Action: "clarified", Detail: a.Answer,
+		Set: Fields{DeadlineAt: &deadline}}); err != nil {
+		return err
+	}
+	r.clock, r.state.Deadline = clock, &deadline
+	r.changed.SendAsync(true)
+	return nil
+}
+
+var shortActivity = workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute}}
 
 // extend moves the deadline and sends the requester the notice with its
 // reasons, before the original deadline (the validator checked).
@@ -416,7 +489,9 @@ func (r *request) remind(ctx workflow.Context) {
 			continue // the deadline moved: recompute
 		}
 		sent[next.Kind+next.At.String()] = true
-		if r.open() {
+		// While the requester owes an answer the clock stands still: the
+		// reminders come again for the deadline the answer sets.
+		if r.open() && r.state.Status != StatusClarifying {
 			_ = r.notify(ctx, next.Kind, "")
 		}
 	}

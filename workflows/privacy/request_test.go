@@ -220,3 +220,43 @@ func TestRefusalAndWithdrawal(t *testing.T) {
 		require.Equal(t, StatusWithdrawn, h.steps[len(h.steps)-1].Status)
 	})
 }
+
+// While the requester owes staff a clarification the clock stands still:
+// the deadline moves by the time it took them to answer.
+func TestClockPausedWhileClarifying(t *testing.T) {
+	received := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // due end of 1 April
+	h := newHarness(t, received)
+	update := func(at time.Duration, name string, arg any, rejected *error) {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(name, name+at.String(), &testsuite.TestUpdateCallback{
+				OnReject: func(err error) {
+					if rejected != nil {
+						*rejected = err
+					}
+				}, OnAccept: func() {}, OnComplete: func(any, error) {}}, arg)
+		}, at)
+	}
+	var earlyAnswer, reviewWhileWaiting error
+	update(time.Hour, UpdateClarified, Clarification{Answer: "too soon", By: "requester"}, &earlyAnswer)
+	update(2*24*time.Hour, UpdateClarify, ClarifyRequest{Question: "Which channel do you mean?", By: "staff:1"}, nil)
+	update(5*24*time.Hour, UpdateReview, ReviewDecision{Approve: true, By: "staff:1"}, &reviewWhileWaiting)
+	update(12*24*time.Hour, UpdateClarified, Clarification{Answer: "The YouTube one", By: "requester"}, nil)
+	update(13*24*time.Hour, UpdateReview, ReviewDecision{Approve: true, By: "staff:1"}, nil)
+	h.env.ExecuteWorkflow(PrivacyRequest, Input{RequestID: "r1", UserID: "u1", Type: TypeObjection, Regime: calendar.GDPR,
+		ReceivedAt: received, Verified: true, NeedsReview: true})
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Error(t, earlyAnswer, "no question was asked yet")
+	require.Error(t, reviewWhileWaiting, "staff wait for the answer")
+	q, ok := h.notice(NoticeClarify)
+	require.True(t, ok)
+	require.Equal(t, "Which channel do you mean?", q.Reason)
+	var moved *time.Time
+	for _, s := range h.steps {
+		if s.Action == "clarified" {
+			moved = s.Set.DeadlineAt
+		}
+	}
+	require.NotNil(t, moved)
+	require.True(t, moved.Equal(endOfDay(2026, 4, 11)), "ten days paused: %s", moved)
+	require.Equal(t, 1, h.execs)
+}
