@@ -309,6 +309,16 @@ func TestErasureLeavesNoTraceAndSparesOthers(t *testing.T) {
 			require.NoError(t, err)
 			ids := scan.ForAccount(u0, channels)
 
+			// An earlier access request left an archive: it goes too.
+			r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "access", "region": "FR", "password": pw})
+			require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+			var access privacyJSON
+			r.JSON(t, &access)
+			waitForStatus(t, c, access.ID, "closed")
+			archives, err := env.Blob.List(ctx, "exports/")
+			require.NoError(t, err)
+			require.Len(t, archives, 1)
+
 			r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "erasure", "region": "FR", "password": pw})
 			require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
 			var p privacyJSON
@@ -333,6 +343,9 @@ func TestErasureLeavesNoTraceAndSparesOthers(t *testing.T) {
 				scan.Options{Exclude: []scan.Exclusion{{Table: "privacy_requests"}, {Table: "privacy_audit"}}})
 			require.NoError(t, err)
 			require.Empty(t, traces, "nothing of the person is left outside the request's own record")
+			archives, err = env.Blob.List(ctx, "exports/")
+			require.NoError(t, err)
+			require.Empty(t, archives, "the access archive is erased")
 
 			// Its finished and scheduled workflows are gone from Temporal;
 			// only the request's own process remains, until it closes.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,8 +133,14 @@ func TestWebhookReconciliation(t *testing.T) {
 	require.Equal(t, "public", post.PublicState, "publicly_available was applied")
 
 	t.Run("the same event five times changes the post once", func(t *testing.T) {
-		before, err := env.Store.PostEvents(ctx, p.ID)
-		require.NoError(t, err)
+		// The post's process records "published as ..." after the status
+		// turns published: count the history once it has.
+		var before []models.PostEvent
+		require.Eventually(t, func() bool {
+			before, err = env.Store.PostEvents(ctx, p.ID)
+			require.NoError(t, err)
+			return slices.ContainsFunc(before, func(e models.PostEvent) bool { return strings.HasPrefix(e.Detail, "published as") })
+		}, 30*time.Second, 50*time.Millisecond)
 		body, sig := env.TikTok.Event("post.publish.no_longer_publicaly_available", openID, map[string]string{"publish_id": post.PublishID}, time.Now())
 		for i := 0; i < 5; i++ {
 			r := postRaw(t, env, "/webhooks/tiktok", body, "TikTok-Signature", sig)

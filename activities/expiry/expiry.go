@@ -15,6 +15,7 @@ import (
 
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/privacy/export"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	wf "github.com/loomcast/loomcast/workflows/expiry"
@@ -238,6 +239,9 @@ func purgeAccount(ctx context.Context, a *Activities, it models.RetentionItem, _
 		if err := a.Blob.Delete(ctx, k); err != nil {
 			return fmt.Errorf("delete files of %s: %w", u.ID, err)
 		}
+	}
+	if err := export.DeleteArchives(ctx, a.Store, a.Blob, u.ID); err != nil {
+		return err
 	}
 	if err := a.Store.PurgeUser(ctx, u.ID); err != nil {
 		return err

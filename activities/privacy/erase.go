@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/privacy/export"
 	"github.com/loomcast/loomcast/privacy/scan"
 	wf "github.com/loomcast/loomcast/workflows/privacy"
 )
@@ -102,6 +103,9 @@ func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
 			return err
 		}
 	}
+	if err := export.DeleteArchives(ctx, a.Store, a.Blob, u.ID); err != nil {
+		return err
+	}
 	keys, err := a.Blob.List(ctx, "uploads/"+u.ID+"/")
 	if err != nil {
 		return err
@@ -144,6 +148,16 @@ func (a *Activities) identifiers(ctx context.Context, r models.PrivacyRequest) (
 		return scan.Identifiers{}, err
 	}
 	ids := scan.ForAccount(u, channels)
+	// Archives made for earlier access requests are named after them.
+	earlier, err := a.Store.UserPrivacyRequests(ctx, u.ID)
+	if err != nil {
+		return scan.Identifiers{}, err
+	}
+	for _, e := range earlier {
+		if e.ID != r.ID {
+			ids.BlobPrefixes = append(ids.BlobPrefixes, export.ArchiveKey(e.ID))
+		}
+	}
 	d.Erasure = &ids
 	b, err := json.Marshal(d)
 	if err != nil {

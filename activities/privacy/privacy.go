@@ -246,9 +246,6 @@ func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d Det
 // deleted by retention when it ends.
 var ExportLinkValidity = retention.Fixed(retention.PrivacyExports)
 
-// ExportKey is the blob key of a request's archive.
-func ExportKey(requestID string) string { return "exports/" + requestID + ".zip" }
-
 // SignExportLink signs a request's export link until expires.
 func SignExportLink(key []byte, requestID string, expires time.Time) string {
 	m := hmac.New(sha256.New, key)
@@ -257,7 +254,7 @@ func SignExportLink(key []byte, requestID string, expires time.Time) string {
 }
 
 func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.ExecuteResult, error) {
-	key := ExportKey(r.ID)
+	key := export.ArchiveKey(r.ID)
 	pr, pw := io.Pipe()
 	progress := func(done, total int) {
 		activity.RecordHeartbeat(ctx, done)
