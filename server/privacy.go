@@ -641,44 +641,35 @@ func (s *Server) adminReviewPrivacyRequest(c *gin.Context) {
 
 // adminExtendPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/extend.
 func (s *Server) adminExtendPrivacyRequest(c *gin.Context) {
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	if err := s.bindJSON(c, &body); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if strings.TrimSpace(body.Reason) == "" {
-		s.fail(c, invalid(map[string]string{"reason": "is required: it is sent to the requester with the new deadline"}))
-		return
-	}
-	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.privacyUpdate(c, c.Param("id"), wfprivacy.UpdateExtend, wfprivacy.ExtendRequest{Reason: strings.TrimSpace(body.Reason),
-		By: "staff:" + currentPrincipal(c).User.ID})
+	s.staffTextUpdate(c, "reason", "is required: it is sent to the requester with the new deadline", wfprivacy.UpdateExtend,
+		func(text, by string) any { return wfprivacy.ExtendRequest{Reason: text, By: by} })
 }
 
 // adminClarifyPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/clarify.
 func (s *Server) adminClarifyPrivacyRequest(c *gin.Context) {
-	var body struct {
-		Question string `json:"question"`
-	}
+	s.staffTextUpdate(c, "question", "is required: it is sent to the requester", wfprivacy.UpdateClarify,
+		func(text, by string) any { return wfprivacy.ClarifyRequest{Question: text, By: by} })
+}
+
+// staffTextUpdate reads a body of one required text field and sends the
+// request's process the Update that arg builds from it and the staff
+// member.
+func (s *Server) staffTextUpdate(c *gin.Context, field, required, update string, arg func(text, by string) any) {
+	var body map[string]string
 	if err := s.bindJSON(c, &body); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if strings.TrimSpace(body.Question) == "" {
-		s.fail(c, invalid(map[string]string{"question": "is required: it is sent to the requester"}))
+	text := strings.TrimSpace(body[field])
+	if text == "" || len(body) > 1 {
+		s.fail(c, invalid(map[string]string{field: required}))
 		return
 	}
 	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.privacyUpdate(c, c.Param("id"), wfprivacy.UpdateClarify, wfprivacy.ClarifyRequest{Question: strings.TrimSpace(body.Question),
-		By: "staff:" + currentPrincipal(c).User.ID})
+	s.privacyUpdate(c, c.Param("id"), update, arg(text, "staff:"+currentPrincipal(c).User.ID))
 }
 
 // adminOutbox answers GET /v1/admin/outbox: the mail make run kept
