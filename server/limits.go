@@ -12,6 +12,7 @@ const (
 	maxAccountFailures  = 5
 	maxAttemptsPerIP    = 30
 	maxRegistersPerIP   = 20
+	maxPrivacyMailPerIP = 10
 	limiterSweepEntries = 10000
 )
 
@@ -78,6 +79,9 @@ type loginLimits struct {
 	accountFailures *window
 	ipAttempts      *window
 	ipRegistrations *window
+	// ipPrivacyMail counts public privacy requests and code resends per
+	// IP: each mails an address the caller merely typed.
+	ipPrivacyMail *window
 }
 
 func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *loginLimits {
@@ -91,6 +95,7 @@ func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *logi
 		accountFailures: newWindow(now, limitWindow, maxAccountFailures),
 		ipAttempts:      newWindow(now, limitWindow, attemptsPerIP),
 		ipRegistrations: newWindow(now, time.Hour, signUpsPerIP),
+		ipPrivacyMail:   newWindow(now, time.Hour, maxPrivacyMailPerIP),
 	}
 }
 

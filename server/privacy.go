@@ -282,6 +282,9 @@ func (s *Server) repeatedRequest(ctx context.Context, r models.PrivacyRequest) (
 // code sent there. The answer is the same whether or not an account
 // exists.
 func (s *Server) createPublicPrivacyRequest(c *gin.Context) {
+	if !s.allowPrivacyMail(c) {
+		return
+	}
 	var body privacyRequestBody
 	if err := s.bindJSON(c, &body); err != nil {
 		s.fail(c, err)
@@ -327,6 +330,19 @@ func mailAddress(s string) (string, error) {
 		return "", errors.New("not a bare email address")
 	}
 	return a.Address, nil
+}
+
+// allowPrivacyMail counts a public call that may send mail to an address
+// the caller typed, and refuses it past 10 an hour from one IP address, so
+// the form cannot be used to flood someone's mailbox.
+func (s *Server) allowPrivacyMail(c *gin.Context) bool {
+	ip := c.ClientIP()
+	if wait, blocked := s.limits.ipPrivacyMail.blocked(ip); blocked {
+		s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many privacy requests from your network; try again later or write to the privacy team.", RetryAfter: retryAfterSeconds(wait)})
+		return false
+	}
+	s.limits.ipPrivacyMail.add(ip)
+	return true
 }
 
 // sendPrivacyCode issues a new code for a public request (voiding the
@@ -414,6 +430,9 @@ func (s *Server) verifyPrivacyCode(c *gin.Context) {
 
 // resendPrivacyCode answers POST /v1/privacy/requests/public/{id}/code.
 func (s *Server) resendPrivacyCode(c *gin.Context) {
+	if !s.allowPrivacyMail(c) {
+		return
+	}
 	ctx := c.Request.Context()
 	r, err := s.store.PrivacyRequestByID(ctx, c.Param("id"))
 	if err != nil || r.Source != "public" {

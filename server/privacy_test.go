@@ -561,3 +561,19 @@ func TestGoogleAccountsReauthenticateWithGoogle(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, r.Status, "body: %s", r.Body)
 	require.Contains(t, string(r.Body), "Sign in with Google again")
 }
+
+// The public form cannot be used to flood a mailbox.
+func TestPublicRequestsAreRateLimitedPerIP(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	anon := env.Client()
+	anon.FetchCSRF()
+	var last *servertest.Response
+	for i := range 11 {
+		last = anon.Do(http.MethodPost, "/v1/privacy/requests/public", map[string]any{"email": fmt.Sprintf("victim%d@example.com", i), "type": "access", "region": "FR"})
+		if i < 10 {
+			require.Equal(t, http.StatusAccepted, last.Status, "body: %s", last.Body)
+		}
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.Status)
+	require.NotEmpty(t, last.Header.Get("Retry-After"))
+}
