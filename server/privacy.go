@@ -369,6 +369,21 @@ func (s *Server) codeHash(requestID, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// unverifiedRequest loads the public request of the path that still waits
+// for its email proof.
+func (s *Server) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, bool) {
+	r, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id"))
+	if err != nil || r.Source != "public" {
+		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
+		return r, false
+	}
+	if r.Status != models.PrivacyVerifying {
+		s.fail(c, errorf(CodeConflict, "This request is already %s.", r.Status))
+		return r, false
+	}
+	return r, true
+}
+
 // verifyPrivacyCode answers POST /v1/privacy/requests/public/{id}/verify.
 func (s *Server) verifyPrivacyCode(c *gin.Context) {
 	var body struct {
@@ -379,13 +394,8 @@ func (s *Server) verifyPrivacyCode(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	r, err := s.store.PrivacyRequestByID(ctx, c.Param("id"))
-	if err != nil || r.Source != "public" {
-		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
-		return
-	}
-	if r.Status != models.PrivacyVerifying {
-		s.fail(c, errorf(CodeConflict, "This request is already %s.", r.Status))
+	r, ok := s.unverifiedRequest(c)
+	if !ok {
 		return
 	}
 	void := errorf(CodeInvalid, "This code is no longer valid; ask for a new one with POST /v1/privacy/requests/public/%s/code.", r.ID)
@@ -434,13 +444,8 @@ func (s *Server) resendPrivacyCode(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	r, err := s.store.PrivacyRequestByID(ctx, c.Param("id"))
-	if err != nil || r.Source != "public" {
-		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
-		return
-	}
-	if r.Status != models.PrivacyVerifying {
-		s.fail(c, errorf(CodeConflict, "This request is already %s.", r.Status))
+	r, ok := s.unverifiedRequest(c)
+	if !ok {
 		return
 	}
 	if r.CodeExpiresAt != nil && s.now().Before(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter)) {
