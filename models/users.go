@@ -256,17 +256,6 @@ func (s *Store) TouchActivity(ctx context.Context, id string, at time.Time) (boo
 	return res.RowsAffected > 0, nil
 }
 
-// SetMarketingEmails records the user's marketing consent and when it was
-// given or withdrawn.
-func (s *Store) SetMarketingEmails(ctx context.Context, id string, on bool) (User, error) {
-	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).
-		Updates(map[string]any{"marketing_emails": on, "marketing_updated_at": s.now(), "updated_at": s.now()}).Error
-	if err != nil {
-		return User{}, fmt.Errorf("set marketing emails: %w", err)
-	}
-	return s.UserByID(ctx, id)
-}
-
 // EndMarketing withdraws marketing consent after 24 months of inactivity
 // and forgets when it was given. Idempotent.
 func (s *Store) EndMarketing(ctx context.Context, id string, at time.Time) error {

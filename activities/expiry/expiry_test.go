@@ -254,8 +254,7 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 		},
 		retention.Marketing: func(f *fixture) func() bool {
 			u := f.user("m@example.com")
-			_, err := f.store.SetMarketingEmails(f.ctx, u.ID, true)
-			require.NoError(f.t, err)
+			require.NoError(f.t, f.store.RecordConsent(f.ctx, models.Consent{UserID: u.ID, Purpose: models.PurposeMarketingEmails, Granted: true, At: f.start, Source: "test"}))
 			f.schedule(scheduler.Item{Category: retention.Marketing, ObjectID: u.ID, UserID: u.ID, Start: f.start})
 			return func() bool {
 				got, err := f.store.UserByID(f.ctx, u.ID)

@@ -116,12 +116,6 @@ func (s *Scheduler) wakeIfSooner(ctx context.Context, earliest map[string]time.T
 	return nil
 }
 
-// Cancel forgets an item whose data is already gone (deleted by its owner
-// or by an earlier rule): nothing is left for retention to do.
-func (s *Scheduler) Cancel(ctx context.Context, c retention.Category, objectID string) error {
-	return s.Store.CancelRetention(ctx, string(c), objectID)
-}
-
 // Reevaluate wakes the categories in which a released hold kept items, and
 // for a user's hold sweeps the bucketed categories (logs, sessions) at once
 // for the rows the hold kept.
