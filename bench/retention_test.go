@@ -15,12 +15,13 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
-	expiryact "github.com/loomcast/loomcast/activities/expiry"
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/devserver"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
+	"github.com/loomcast/loomcast/temporalexec"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
 )
@@ -57,7 +58,7 @@ func BenchmarkRetentionExpiry(b *testing.B) {
 	tc := startRetentionTemporal(b)
 	sched := &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
 	w := worker.New(tc, worker.Deps{Store: store, Retention: sched,
-		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: "default"}})
+		Executions: temporalexec.Executions{Client: tc, Namespace: "default"}})
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func BenchmarkRetentionExpiry(b *testing.B) {
 	if err := store.CreateUser(ctx, u); err != nil {
 		b.Fatal(err)
 	}
-	ch := &models.Channel{UserID: u.ID, Platform: models.TikTok, ExternalID: "retention-bench"}
+	ch := &models.Channel{UserID: u.ID, Platform: loomcast.TikTok, ExternalID: "retention-bench"}
 	if err := store.UpsertChannel(ctx, ch); err != nil {
 		b.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
-	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/youtube"
@@ -29,7 +29,7 @@ type Manager struct {
 	YouTube *youtube.Client
 	// Retention starts the 30-day clock of a YouTube channel's data when
 	// access is revoked at Google.
-	Retention *scheduler.Scheduler
+	Retention Clocks
 	Now       func() time.Time
 }
 
@@ -38,6 +38,11 @@ func (t *Manager) now() time.Time {
 		return t.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// Clocks starts retention clocks; retention/scheduler's Scheduler is one.
+type Clocks interface {
+	Start(ctx context.Context, category retention.Category, objectID, userID string, start time.Time) error
 }
 
 // SealContext binds a sealed token to its channel and kind.
@@ -63,7 +68,7 @@ func (t *Manager) Access(ctx context.Context, channelID string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if ch.Status != models.ChannelActive || ch.AccessTokenSealed == nil {
+	if ch.Status != loomcast.ChannelActive || ch.AccessTokenSealed == nil {
 		return "", ErrReauthRequired
 	}
 	if ch.AccessExpiresAt != nil && ch.AccessExpiresAt.Sub(t.now()) < time.Minute {
@@ -83,7 +88,7 @@ func (t *Manager) Refresh(ctx context.Context, channelID string) (models.Channel
 	if err != nil {
 		return models.Channel{}, err
 	}
-	if ch.Status != models.ChannelActive || ch.RefreshTokenSealed == nil {
+	if ch.Status != loomcast.ChannelActive || ch.RefreshTokenSealed == nil {
 		return ch, ErrReauthRequired
 	}
 	refresh, err := t.Vault.Open(*ch.RefreshTokenSealed, SealContext(ch.ID, "refresh"))
@@ -92,7 +97,7 @@ func (t *Manager) Refresh(ctx context.Context, channelID string) (models.Channel
 	}
 	var sealed models.ChannelTokens
 	switch ch.Platform {
-	case models.TikTok:
+	case loomcast.TikTok:
 		tok, err := t.TikTok.Refresh(ctx, refresh)
 		if err != nil {
 			return t.refreshFailed(ctx, ch, err, errors.Is(err, tiktok.ErrInvalidGrant))
@@ -102,7 +107,7 @@ func (t *Manager) Refresh(ctx context.Context, channelID string) (models.Channel
 		if err != nil {
 			return ch, err
 		}
-	case models.YouTube:
+	case loomcast.YouTube:
 		tok, err := t.YouTube.Refresh(ctx, refresh)
 		if err != nil {
 			return t.refreshFailed(ctx, ch, err, errors.Is(err, youtube.ErrInvalidGrant))
@@ -139,12 +144,11 @@ func (t *Manager) refreshFailed(ctx context.Context, ch models.Channel, err erro
 // MarkReauthRequired deletes the channel's tokens, marks it
 // reauth_required and tells each of its scheduled posts.
 func (t *Manager) MarkReauthRequired(ctx context.Context, ch models.Channel, reason string) error {
-	if err := t.Store.SetChannelStatus(ctx, ch.ID, models.ChannelReauthRequired, reason); err != nil {
+	if err := t.Store.SetChannelStatus(ctx, ch.ID, loomcast.ChannelReauthRequired, reason); err != nil {
 		return err
 	}
-	if ch.Platform == models.YouTube {
-		item := scheduler.Item{Category: retention.YouTubeDataRevoked, ObjectID: ch.ID, UserID: ch.UserID, Start: t.now()}
-		if err := t.Retention.Schedule(ctx, item); err != nil {
+	if ch.Platform == loomcast.YouTube {
+		if err := t.Retention.Start(ctx, retention.YouTubeDataRevoked, ch.ID, ch.UserID, t.now()); err != nil {
 			return err
 		}
 	}
@@ -163,9 +167,9 @@ func (t *Manager) MarkReauthRequired(ctx context.Context, ch models.Channel, rea
 
 func platformName(p string) string {
 	switch p {
-	case models.TikTok:
+	case loomcast.TikTok:
 		return "TikTok"
-	case models.YouTube:
+	case loomcast.YouTube:
 		return "YouTube"
 	}
 	return p
@@ -245,9 +249,9 @@ func (t *Manager) RevokeAtPlatform(ctx context.Context, ch models.Channel) error
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	switch ch.Platform {
-	case models.TikTok:
+	case loomcast.TikTok:
 		return t.TikTok.Revoke(ctx, access)
-	case models.YouTube:
+	case loomcast.YouTube:
 		return t.YouTube.Revoke(ctx, access)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
@@ -53,7 +54,7 @@ func connect(t *testing.T, store *models.Store) *fixture {
 
 	u := &models.User{Email: "g@example.com"}
 	require.NoError(t, store.CreateUser(ctx, u))
-	ch := &models.Channel{ID: models.NewID(), UserID: u.ID, Platform: models.TikTok, ExternalID: tok.OpenID, DisplayName: "Creator"}
+	ch := &models.Channel{ID: models.NewID(), UserID: u.ID, Platform: loomcast.TikTok, ExternalID: tok.OpenID, DisplayName: "Creator"}
 	re := tok.RefreshExpiresAt
 	sealed, err := m.Seal(ch.ID, tok.AccessToken, tok.RefreshToken, tok.ExpiresAt, &re)
 	require.NoError(t, err)
@@ -89,8 +90,8 @@ func TestRevokedGrantMarksTheChannel(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
 		ctx := context.Background()
 		f := connect(t, store)
-		p := &models.Post{UserID: f.channel.UserID, ChannelID: f.channel.ID, UploadID: "u", Platform: models.TikTok,
-			Privacy: "SELF_ONLY", ScheduledAt: time.Now().Add(time.Hour), Status: models.PostScheduled}
+		p := &models.Post{UserID: f.channel.UserID, ChannelID: f.channel.ID, UploadID: "u", Platform: loomcast.TikTok,
+			Privacy: "SELF_ONLY", ScheduledAt: time.Now().Add(time.Hour), Status: loomcast.PostScheduled}
 		require.NoError(t, store.CreatePost(ctx, p))
 
 		f.fake.RevokeGrants(f.channel.ExternalID)
@@ -99,7 +100,7 @@ func TestRevokedGrantMarksTheChannel(t *testing.T) {
 
 		ch, err := store.ChannelByID(ctx, f.channel.ID)
 		require.NoError(t, err)
-		require.Equal(t, models.ChannelReauthRequired, ch.Status)
+		require.Equal(t, loomcast.ChannelReauthRequired, ch.Status)
 		require.Nil(t, ch.AccessTokenSealed, "revoked tokens are deleted")
 		require.Nil(t, ch.RefreshTokenSealed)
 
@@ -121,7 +122,7 @@ func TestTransientFailureDoesNotBreakTheChannel(t *testing.T) {
 	require.NotErrorIs(t, err, grants.ErrReauthRequired)
 	ch, err := f.store.ChannelByID(ctx, f.channel.ID)
 	require.NoError(t, err)
-	require.Equal(t, models.ChannelActive, ch.Status)
+	require.Equal(t, loomcast.ChannelActive, ch.Status)
 	_, err = f.manager.Refresh(ctx, f.channel.ID)
 	require.NoError(t, err, "the next try works")
 }

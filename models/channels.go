@@ -5,21 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-)
-
-// Channel statuses.
-const (
-	ChannelActive         = "active"
-	ChannelReauthRequired = "reauth_required"
-	ChannelDisconnected   = "disconnected"
-)
-
-// Platforms a channel can be on.
-const (
-	TikTok  = "tiktok"
-	YouTube = "youtube"
 )
 
 // Channel is a connected TikTok or YouTube channel (policy 000 section 2.2).
@@ -49,7 +37,7 @@ type Channel struct {
 func (s *Store) ConnectedPlatforms(ctx context.Context, userID string) ([]string, error) {
 	var out []string
 	err := s.db.WithContext(ctx).Model(&Channel{}).Distinct("platform").
-		Where("user_id = ? AND status = ?", userID, ChannelActive).Order("platform").Pluck("platform", &out).Error
+		Where("user_id = ? AND status = ?", userID, loomcast.ChannelActive).Order("platform").Pluck("platform", &out).Error
 	if err != nil {
 		return nil, fmt.Errorf("connected platforms: %w", err)
 	}
@@ -63,7 +51,7 @@ func (s *Store) UpsertChannel(ctx context.Context, ch *Channel) error {
 	if ch.ID == "" {
 		ch.ID = NewID()
 	}
-	ch.CreatedAt, ch.UpdatedAt, ch.Status, ch.StatusReason, ch.DisconnectedAt = now, now, ChannelActive, "", nil
+	ch.CreatedAt, ch.UpdatedAt, ch.Status, ch.StatusReason, ch.DisconnectedAt = now, now, loomcast.ChannelActive, "", nil
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "user_id"}, {Name: "platform"}, {Name: "external_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"display_name", "avatar_url", "status", "status_reason",
@@ -113,7 +101,7 @@ func (s *Store) UserChannel(ctx context.Context, userID, id string) (Channel, er
 // UserChannels lists the user's channels that are not disconnected.
 func (s *Store) UserChannels(ctx context.Context, userID string) ([]Channel, error) {
 	var out []Channel
-	err := s.db.WithContext(ctx).Where("user_id = ? AND status <> ?", userID, ChannelDisconnected).Order("id").Find(&out).Error
+	err := s.db.WithContext(ctx).Where("user_id = ? AND status <> ?", userID, loomcast.ChannelDisconnected).Order("id").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list channels: %w", err)
 	}
@@ -138,7 +126,7 @@ func (s *Store) StoreChannelTokens(ctx context.Context, id string, t ChannelToke
 	if t.RefreshExpiresAt != nil {
 		fields["refresh_expires_at"] = t.RefreshExpiresAt.UTC()
 	}
-	res := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ? AND status = ?", id, ChannelActive).Updates(fields)
+	res := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ? AND status = ?", id, loomcast.ChannelActive).Updates(fields)
 	if res.Error != nil {
 		return fmt.Errorf("store tokens: %w", res.Error)
 	}
@@ -152,16 +140,16 @@ func (s *Store) StoreChannelTokens(ctx context.Context, id string, t ChannelToke
 // active deletes its tokens at once.
 func (s *Store) SetChannelStatus(ctx context.Context, id, status, reason string) error {
 	fields := map[string]any{"status": status, "status_reason": reason, "updated_at": s.now()}
-	if status != ChannelActive {
+	if status != loomcast.ChannelActive {
 		fields["access_token_sealed"] = gorm.Expr("NULL")
 		fields["refresh_token_sealed"] = gorm.Expr("NULL")
 		fields["access_expires_at"] = gorm.Expr("NULL")
 		fields["refresh_expires_at"] = gorm.Expr("NULL")
 	}
 	switch status {
-	case ChannelDisconnected:
+	case loomcast.ChannelDisconnected:
 		fields["disconnected_at"] = s.now()
-	case ChannelReauthRequired:
+	case loomcast.ChannelReauthRequired:
 		fields["revoked_at"] = s.now()
 	}
 	if err := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ?", id).Updates(fields).Error; err != nil {
@@ -213,7 +201,7 @@ func (s *Store) DeleteChannel(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("delete channel %s: %w", id, err)
 		}
-		if ch.Status == ChannelActive {
+		if ch.Status == loomcast.ChannelActive {
 			return nil
 		}
 		sub := tx.Model(&Post{}).Select("id").Where("channel_id = ?", id)
@@ -234,7 +222,7 @@ func (s *Store) DeleteChannel(ctx context.Context, id string) error {
 // platform account (name, picture, account ID, tokens), keeping the row its
 // posts refer to. An active channel is left alone.
 func (s *Store) EraseChannelProfile(ctx context.Context, id string) error {
-	err := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ? AND status <> ?", id, ChannelActive).Updates(map[string]any{
+	err := s.db.WithContext(ctx).Model(&Channel{}).Where("id = ? AND status <> ?", id, loomcast.ChannelActive).Updates(map[string]any{
 		"display_name": "", "avatar_url": "", "external_id": "erased:" + id, "scope": "",
 		"access_token_sealed": gorm.Expr("NULL"), "refresh_token_sealed": gorm.Expr("NULL"),
 		"access_expires_at": gorm.Expr("NULL"), "refresh_expires_at": gorm.Expr("NULL"), "updated_at": s.now(),

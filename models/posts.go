@@ -5,17 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"gorm.io/gorm"
-)
-
-// Post statuses.
-const (
-	PostScheduled  = "scheduled"
-	PostPublishing = "publishing"
-	PostProcessing = "processing"
-	PostPublished  = "published"
-	PostFailed     = "failed"
-	PostCancelled  = "cancelled"
 )
 
 // Post is a scheduled publication on one channel (policy 000 section 2.7).
@@ -212,11 +203,23 @@ func (s *Store) ApplyPostChange(ctx context.Context, id string, ch PostChange) (
 // started publishing.
 func (s *Store) ScheduledPostsOfChannel(ctx context.Context, channelID string) ([]string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Model(&Post{}).Where("channel_id = ? AND status = ?", channelID, PostScheduled).Order("id").Pluck("id", &ids).Error
+	err := s.db.WithContext(ctx).Model(&Post{}).Where("channel_id = ? AND status = ?", channelID, loomcast.PostScheduled).Order("id").Pluck("id", &ids).Error
 	if err != nil {
 		return nil, fmt.Errorf("scheduled posts of channel: %w", err)
 	}
 	return ids, nil
+}
+
+// UploadInUse says whether a post that has not settled yet (scheduled,
+// publishing or processing) still needs the upload.
+func (s *Store) UploadInUse(ctx context.Context, uploadID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Post{}).Where("upload_id = ? AND status IN ?", uploadID,
+		[]string{loomcast.PostScheduled, loomcast.PostPublishing, loomcast.PostProcessing}).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("upload in use: %w", err)
+	}
+	return n > 0, nil
 }
 
 // DeletePostMetadata deletes a post and its history (retention, 90 days

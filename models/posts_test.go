@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 )
@@ -16,11 +17,11 @@ func TestPosts(t *testing.T) {
 		ctx := context.Background()
 		u := &models.User{Email: "p@example.com"}
 		require.NoError(t, store.CreateUser(ctx, u))
-		ch := &models.Channel{UserID: u.ID, Platform: models.TikTok, ExternalID: "open-1", DisplayName: "C"}
+		ch := &models.Channel{UserID: u.ID, Platform: loomcast.TikTok, ExternalID: "open-1", DisplayName: "C"}
 		require.NoError(t, store.UpsertChannel(ctx, ch))
 		key := "idem-1"
-		p := &models.Post{UserID: u.ID, ChannelID: ch.ID, UploadID: "up", Platform: models.TikTok, Privacy: "SELF_ONLY",
-			ScheduledAt: time.Now().Add(time.Hour), Status: models.PostScheduled, IdempotencyKey: &key, RequestHash: "h"}
+		p := &models.Post{UserID: u.ID, ChannelID: ch.ID, UploadID: "up", Platform: loomcast.TikTok, Privacy: "SELF_ONLY",
+			ScheduledAt: time.Now().Add(time.Hour), Status: loomcast.PostScheduled, IdempotencyKey: &key, RequestHash: "h"}
 		require.NoError(t, store.CreatePost(ctx, p))
 
 		t.Run("an idempotency key is unique per user", func(t *testing.T) {
@@ -33,7 +34,7 @@ func TestPosts(t *testing.T) {
 		})
 
 		t.Run("a repeated change adds one history entry", func(t *testing.T) {
-			change := models.PostChange{Status: models.PostPublishing, Detail: "publishing started"}
+			change := models.PostChange{Status: loomcast.PostPublishing, Detail: "publishing started"}
 			_, err := store.ApplyPostChange(ctx, p.ID, change)
 			require.NoError(t, err)
 			_, err = store.ApplyPostChange(ctx, p.ID, change)
@@ -41,7 +42,7 @@ func TestPosts(t *testing.T) {
 			events, err := store.PostEvents(ctx, p.ID)
 			require.NoError(t, err)
 			require.Len(t, events, 2, "scheduled, then publishing once")
-			require.Equal(t, models.PostPublishing, events[1].Status)
+			require.Equal(t, loomcast.PostPublishing, events[1].Status)
 		})
 
 		t.Run("times survive the round trip", func(t *testing.T) {
@@ -49,6 +50,15 @@ func TestPosts(t *testing.T) {
 			got, err := store.ApplyPostChange(ctx, p.ID, models.PostChange{Fields: map[string]any{"scheduled_at": at}})
 			require.NoError(t, err)
 			require.True(t, got.ScheduledAt.Equal(at), "got %s", got.ScheduledAt)
+		})
+
+		t.Run("an upload is in use while a post using it has not settled", func(t *testing.T) {
+			inUse, err := store.UploadInUse(ctx, "up")
+			require.NoError(t, err)
+			require.True(t, inUse, "the post is publishing")
+			inUse, err = store.UploadInUse(ctx, "another-upload")
+			require.NoError(t, err)
+			require.False(t, inUse)
 		})
 
 		t.Run("owner scoping", func(t *testing.T) {
@@ -64,10 +74,10 @@ func TestPosts(t *testing.T) {
 		})
 
 		t.Run("reauth deletes tokens; metadata deletion is idempotent", func(t *testing.T) {
-			require.NoError(t, store.SetChannelStatus(ctx, ch.ID, models.ChannelReauthRequired, "revoked"))
+			require.NoError(t, store.SetChannelStatus(ctx, ch.ID, loomcast.ChannelReauthRequired, "revoked"))
 			got, err := store.ChannelByID(ctx, ch.ID)
 			require.NoError(t, err)
-			require.Equal(t, models.ChannelReauthRequired, got.Status)
+			require.Equal(t, loomcast.ChannelReauthRequired, got.Status)
 			require.Nil(t, got.AccessTokenSealed)
 
 			require.NoError(t, store.DeletePostMetadata(ctx, p.ID))

@@ -5,26 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"gorm.io/gorm"
 )
-
-// Statuses of a data-subject request.
-const (
-	PrivacyVerifying = "verifying" // the requester owes us proof of their email
-	PrivacyReceived  = "received"  // verified, not yet acted on
-	PrivacyInReview  = "in_review" // staff must decide
-	// PrivacyClarifying: staff asked the requester a question; the legal
-	// clock stands still until the answer.
-	PrivacyClarifying = "clarifying"
-	PrivacyExecuting  = "executing"
-	PrivacyAnswered   = "answered"
-	PrivacyClosed     = "closed"
-	PrivacyRefused    = "refused"
-	PrivacyWithdrawn  = "withdrawn"
-)
-
-// PrivacyOpen lists the statuses of a request still being handled.
-var PrivacyOpen = []string{PrivacyVerifying, PrivacyReceived, PrivacyInReview, PrivacyClarifying, PrivacyExecuting}
 
 // PrivacyRequest is a data-subject request (policy 000 sections 7 and 8,
 // 004 sections 12 to 14). It is the record that the request was handled:
@@ -89,7 +72,7 @@ type Consent struct {
 func (s *Store) CreatePrivacyRequest(ctx context.Context, r *PrivacyRequest) (joined bool, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var open []PrivacyRequest
-		if err := tx.Where("email = ? AND type = ? AND status IN ?", r.Email, r.Type, PrivacyOpen).
+		if err := tx.Where("email = ? AND type = ? AND status IN ?", r.Email, r.Type, loomcast.PrivacyOpen).
 			Order("received_at").Limit(1).Find(&open).Error; err != nil {
 			return err
 		}
@@ -131,7 +114,7 @@ func (s *Store) UserPrivacyRequests(ctx context.Context, userID string) ([]Priva
 // (earliest deadline) first; those without a deadline yet come last.
 func (s *Store) OpenPrivacyRequests(ctx context.Context) ([]PrivacyRequest, error) {
 	var out []PrivacyRequest
-	err := s.db.WithContext(ctx).Where("status IN ?", PrivacyOpen).
+	err := s.db.WithContext(ctx).Where("status IN ?", loomcast.PrivacyOpen).
 		Order("CASE WHEN deadline_at IS NULL THEN 1 ELSE 0 END, deadline_at, received_at").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("open privacy requests: %w", err)

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"gorm.io/gorm/clause"
 )
 
 // Webhook sources.
 const (
-	SourceTikTok = "tiktok"
+	SourceTikTok = loomcast.TikTok
 	SourceStripe = "stripe"
 )
 
@@ -177,7 +178,7 @@ func (s *Store) PostByPublishID(ctx context.Context, openID, publishID string) (
 	var p Post
 	err := s.db.WithContext(ctx).Table("posts").Select("posts.*").
 		Joins("JOIN channels ON channels.id = posts.channel_id").
-		Where("posts.publish_id = ? AND posts.platform = ? AND channels.external_id = ?", publishID, TikTok, openID).
+		Where("posts.publish_id = ? AND posts.platform = ? AND channels.external_id = ?", publishID, loomcast.TikTok, openID).
 		Take(&p).Error
 	if err != nil {
 		return Post{}, fmt.Errorf("post with publish id: %w", translate(err))

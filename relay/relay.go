@@ -14,6 +14,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/workflows"
@@ -121,7 +122,7 @@ func (r *Relay) DeliverOnce(ctx context.Context) (int, error) {
 }
 
 func (r *Relay) ownerOf(ctx context.Context, openID string) string {
-	chs, err := r.Store.ChannelsByExternalID(ctx, models.TikTok, openID)
+	chs, err := r.Store.ChannelsByExternalID(ctx, loomcast.TikTok, openID)
 	if err != nil || len(chs) == 0 {
 		return ""
 	}

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/posting"
@@ -175,7 +176,7 @@ func (s *Server) adminCancelPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if p.Status != models.PostScheduled {
+	if p.Status != loomcast.PostScheduled {
 		s.fail(c, notScheduled(p))
 		return
 	}
@@ -200,14 +201,14 @@ func (s *Server) adminRetryPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if p.Status != models.PostFailed {
+	if p.Status != loomcast.PostFailed {
 		s.fail(c, errorf(CodeConflict, "Only a failed post can be retried; this one is %s.", p.Status))
 		return
 	}
 	staff := currentPrincipal(c).User
 	now := s.now()
 	p, err = s.store.ApplyPostChange(ctx, p.ID, models.PostChange{
-		Status: models.PostScheduled,
+		Status: loomcast.PostScheduled,
 		Detail: fmt.Sprintf("attempt %d started by Loomcast support", p.Attempt+1),
 		Fields: map[string]any{"attempt": p.Attempt + 1, "scheduled_at": now, "publish_id": "", "upload_session": "",
 			"platform_post_id": "", "failure_reason": ""},
@@ -218,7 +219,7 @@ func (s *Server) adminRetryPost(c *gin.Context) {
 	}
 	if err := s.startPublication(context.WithoutCancel(ctx), p); err != nil {
 		// Put the post back as it was, so it can be retried again.
-		_, _ = s.store.ApplyPostChange(context.WithoutCancel(ctx), p.ID, models.PostChange{Status: models.PostFailed,
+		_, _ = s.store.ApplyPostChange(context.WithoutCancel(ctx), p.ID, models.PostChange{Status: loomcast.PostFailed,
 			Detail: "the retry could not start", Fields: map[string]any{"failure_reason": "the retry could not start; try again"}})
 		s.log(c).Error("restart post workflow", "post_id", p.ID, "error", err.Error())
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "The retry could not start; the post is still failed. Try again in a minute.", RetryAfter: 30})

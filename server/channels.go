@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/oauth2"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
@@ -43,11 +44,11 @@ func (s *Server) toChannelView(ch models.Channel) channelView {
 // platformParam reads the platform of the connect and callback routes.
 func (s *Server) platformParam(c *gin.Context) (string, bool) {
 	p := c.Param("id")
-	if p != models.TikTok && p != models.YouTube {
+	if p != loomcast.TikTok && p != loomcast.YouTube {
 		s.fail(c, errorf(CodeNotFound, "Unknown platform %q: use tiktok or youtube.", p))
 		return "", false
 	}
-	if (p == models.TikTok && s.tiktok == nil) || (p == models.YouTube && s.youtube == nil) {
+	if (p == loomcast.TikTok && s.tiktok == nil) || (p == loomcast.YouTube && s.youtube == nil) {
 		s.fail(c, errorf(CodeNotFound, "Connecting %s channels is not configured on this server.", p))
 		return "", false
 	}
@@ -69,9 +70,9 @@ func (s *Server) connectChannel(c *gin.Context) {
 	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(platform+"_code_verifier"), verifier, path, config.OAuthFlowTTL, true))
 	target := ""
 	switch platform {
-	case models.TikTok:
+	case loomcast.TikTok:
 		target = s.tiktok.AuthCodeURL(state, verifier)
-	case models.YouTube:
+	case loomcast.YouTube:
 		target = s.youtube.AuthCodeURL(state, verifier)
 	}
 	c.Header("Cache-Control", "no-store")
@@ -166,7 +167,7 @@ func (s *Server) channelCallback(c *gin.Context) {
 
 func (s *Server) exchangeChannel(ctx context.Context, platform, code, verifier string) (connectedIdentity, error) {
 	switch platform {
-	case models.TikTok:
+	case loomcast.TikTok:
 		tok, err := s.tiktok.ExchangeCode(ctx, code, verifier)
 		if err != nil {
 			return connectedIdentity{}, err
@@ -257,20 +258,20 @@ func (s *Server) disconnectChannel(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if ch.Status == models.ChannelActive && ch.AccessTokenSealed != nil {
+	if ch.Status == loomcast.ChannelActive && ch.AccessTokenSealed != nil {
 		if err := s.grants.RevokeAtPlatform(ctx, ch); err != nil {
 			// The tokens are deleted here regardless; the platform expires them.
 			s.log(c).Warn("revoke at platform failed", slog.String("channel_id", ch.ID), slog.String("error", err.Error()))
 		}
 	}
-	if err := s.store.SetChannelStatus(ctx, ch.ID, models.ChannelDisconnected, "disconnected by you"); err != nil {
+	if err := s.store.SetChannelStatus(ctx, ch.ID, loomcast.ChannelDisconnected, "disconnected by you"); err != nil {
 		s.fail(c, err)
 		return
 	}
 	// A YouTube channel's data goes 7 days after disconnect; a TikTok
 	// channel's profile at once (its posts keep their own 90 days).
 	category := retention.ChannelData
-	if ch.Platform == models.YouTube {
+	if ch.Platform == loomcast.YouTube {
 		category = retention.YouTubeDataDisconnected
 	}
 	if err := s.retention.Schedule(ctx, scheduler.Item{Category: category, ObjectID: ch.ID, UserID: ch.UserID, Start: s.now()}); err != nil {
@@ -313,7 +314,7 @@ func (s *Server) creatorInfo(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if ch.Platform != models.TikTok {
+	if ch.Platform != loomcast.TikTok {
 		s.fail(c, errorf(CodeInvalid, "Creator info is TikTok's; YouTube posts take privacy public, private or unlisted."))
 		return
 	}

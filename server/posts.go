@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
@@ -219,7 +220,7 @@ func (s *Server) createPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if ch.Status != models.ChannelActive {
+	if ch.Status != loomcast.ChannelActive {
 		s.fail(c, &Error{Code: CodeConflict, Message: fmt.Sprintf("The channel %q is %s; reconnect it first.", ch.DisplayName, ch.Status),
 			Fields: map[string]string{"channel_id": "must be reconnected"}})
 		return
@@ -249,7 +250,7 @@ func (s *Server) createPost(c *gin.Context) {
 
 	p := &models.Post{UserID: user.ID, ChannelID: ch.ID, UploadID: up.ID, Platform: ch.Platform, Caption: req.Caption, Privacy: req.Privacy,
 		AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, ScheduledAt: scheduledAt, Timezone: tz,
-		Status: models.PostScheduled, RequestHash: hash}
+		Status: loomcast.PostScheduled, RequestHash: hash}
 	if key != "" {
 		p.IdempotencyKey = &key
 	}
@@ -288,7 +289,7 @@ func (s *Server) startPublication(ctx context.Context, p models.Post) error {
 // checkOptions validates a post's options against the platform: for TikTok,
 // the creator's live capabilities.
 func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.Options) error {
-	if ch.Platform == models.YouTube {
+	if ch.Platform == loomcast.YouTube {
 		if !slices.Contains(posting.YouTubePrivacy, o.Privacy) {
 			return invalid(map[string]string{"privacy": "must be public, private or unlisted for YouTube"})
 		}
@@ -301,7 +302,7 @@ func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.
 	if err != nil {
 		return err
 	}
-	if msgs := posting.TikTokCapabilities(info).Check(o); len(msgs) > 0 {
+	if msgs := tiktokCapabilities(info).Check(o); len(msgs) > 0 {
 		return &Error{Code: CodeInvalid, Message: "TikTok does not allow these options for this creator right now; see errors.", Fields: msgs}
 	}
 	return nil
@@ -310,7 +311,7 @@ func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.
 // liveCreatorInfo asks TikTok for the creator's capabilities, refreshing
 // the token once if TikTok says it expired.
 func (s *Server) liveCreatorInfo(ctx context.Context, ch models.Channel) (tiktok.CreatorInfo, error) {
-	if ch.Status != models.ChannelActive {
+	if ch.Status != loomcast.ChannelActive {
 		return tiktok.CreatorInfo{}, errorf(CodeConflict, "The channel %q is %s; reconnect it first.", ch.DisplayName, ch.Status)
 	}
 	var info tiktok.CreatorInfo
@@ -355,15 +356,13 @@ type postList struct {
 	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
-var postStatuses = []string{models.PostScheduled, models.PostPublishing, models.PostProcessing, models.PostPublished, models.PostFailed, models.PostCancelled}
-
 // listPosts pages through the user's posts, newest first, from the read model.
 func (s *Server) listPosts(c *gin.Context) {
 	user := currentPrincipal(c).User
 	f := models.PostFilter{Status: c.Query("status"), ChannelID: c.Query("channel_id"), Before: c.Query("cursor"), Limit: 50}
 	fields := map[string]string{}
-	if f.Status != "" && !slices.Contains(postStatuses, f.Status) {
-		fields["status"] = "must be one of " + strings.Join(postStatuses, ", ")
+	if f.Status != "" && !slices.Contains(loomcast.PostStatuses, f.Status) {
+		fields["status"] = "must be one of " + strings.Join(loomcast.PostStatuses, ", ")
 	}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -439,7 +438,7 @@ func (s *Server) patchPost(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if p.Status != models.PostScheduled {
+	if p.Status != loomcast.PostScheduled {
 		s.fail(c, notScheduled(p))
 		return
 	}
@@ -529,7 +528,7 @@ func (s *Server) deletePost(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if p.Status != models.PostScheduled {
+	if p.Status != loomcast.PostScheduled {
 		s.fail(c, notScheduled(p))
 		return
 	}
@@ -549,11 +548,11 @@ func (s *Server) deletePost(c *gin.Context) {
 // notScheduled explains why a post that left "scheduled" cannot change.
 func notScheduled(p models.Post) error {
 	switch p.Status {
-	case models.PostCancelled:
+	case loomcast.PostCancelled:
 		return errorf(CodeConflict, "The post is already cancelled.")
-	case models.PostPublished:
+	case loomcast.PostPublished:
 		return errorf(CodeConflict, "The post is already published: it can no longer be changed or cancelled.")
-	case models.PostFailed:
+	case loomcast.PostFailed:
 		return errorf(CodeConflict, "The post failed: it can no longer be changed; schedule a new one (or ask support to retry it).")
 	}
 	return errorf(CodeConflict, "Publishing has already started (the post is %s): it can no longer be changed or cancelled.", p.Status)
@@ -616,4 +615,10 @@ func capitalize(s string) string {
 	}
 	r, n := utf8.DecodeRuneInString(s)
 	return strings.ToUpper(string(r)) + s[n:]
+}
+
+// tiktokCapabilities reads a creator's live TikTok creator info.
+func tiktokCapabilities(info tiktok.CreatorInfo) posting.Capabilities {
+	return posting.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
+		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
 }

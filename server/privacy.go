@@ -22,7 +22,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	privacyact "github.com/loomcast/loomcast/activities/privacy"
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/privacy/calendar"
@@ -150,7 +150,7 @@ func parseRequest(body privacyRequestBody) (wfprivacy.Right, calendar.Regime, st
 	if len(problems) > 0 {
 		return right, regime, "", invalid(problems)
 	}
-	details, _ := json.Marshal(privacyact.Details{Fields: body.Fields, Purposes: body.Purposes})
+	details, _ := json.Marshal(wfprivacy.Details{Fields: body.Fields, Purposes: body.Purposes})
 	return right, regime, string(details), nil
 }
 
@@ -183,7 +183,7 @@ func (s *Server) createPrivacyRequest(c *gin.Context) {
 	// same one).
 	deadline := wfprivacy.NewClock(regime, now).Deadline()
 	r := &models.PrivacyRequest{UserID: p.User.ID, Email: p.User.Email, Type: right.Type, FiledAs: right.Name, Regime: string(regime),
-		Region: strings.ToUpper(body.Region), Source: "account", Status: models.PrivacyReceived, Details: details, ReceivedAt: now, DeadlineAt: &deadline}
+		Region: strings.ToUpper(body.Region), Source: "account", Status: loomcast.PrivacyReceived, Details: details, ReceivedAt: now, DeadlineAt: &deadline}
 	s.filePrivacyRequest(c, r, right, true)
 }
 
@@ -223,7 +223,7 @@ func (s *Server) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest, ri
 	}
 	if !joined {
 		if err := s.startPrivacyWorkflow(ctx, *r, right, verified); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": models.PrivacyClosed, "answer": "could not be started"})
+			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": loomcast.PrivacyClosed, "answer": "could not be started"})
 			s.log(c).Error("start privacy request", "request_id", r.ID, "error", err.Error())
 			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; nothing was recorded. Try again in a minute.", RetryAfter: 30})
 			return
@@ -273,7 +273,7 @@ func (s *Server) repeatedRequest(ctx context.Context, r models.PrivacyRequest) (
 	var n int64
 	err := s.store.DB().WithContext(ctx).Model(&models.PrivacyRequest{}).
 		Where("email = ? AND type = ? AND id <> ? AND status IN ? AND closed_at > ?", r.Email, r.Type, r.ID,
-			[]string{models.PrivacyClosed, models.PrivacyAnswered}, s.now().AddDate(0, 0, -30)).Count(&n).Error
+			[]string{loomcast.PrivacyClosed, loomcast.PrivacyAnswered}, s.now().AddDate(0, 0, -30)).Count(&n).Error
 	return n > 0, err
 }
 
@@ -301,7 +301,7 @@ func (s *Server) createPublicPrivacyRequest(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	r := &models.PrivacyRequest{Email: models.NormalizeEmail(body.Email), Type: right.Type, FiledAs: right.Name, Regime: string(regime),
-		Region: strings.ToUpper(body.Region), Source: "public", Status: models.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
+		Region: strings.ToUpper(body.Region), Source: "public", Status: loomcast.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
 	joined, err := s.store.CreatePrivacyRequest(ctx, r)
 	if err != nil {
 		s.fail(c, err)
@@ -309,12 +309,12 @@ func (s *Server) createPublicPrivacyRequest(c *gin.Context) {
 	}
 	if !joined {
 		if err := s.startPrivacyWorkflow(ctx, *r, right, false); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": models.PrivacyClosed, "answer": "could not be started"})
+			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": loomcast.PrivacyClosed, "answer": "could not be started"})
 			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; try again in a minute.", RetryAfter: 30})
 			return
 		}
 	}
-	if r.Status == models.PrivacyVerifying && (!joined || r.CodeExpiresAt == nil || s.now().After(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter))) {
+	if r.Status == loomcast.PrivacyVerifying && (!joined || r.CodeExpiresAt == nil || s.now().After(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter))) {
 		if err := s.sendPrivacyCode(ctx, *r); err != nil {
 			s.fail(c, err)
 			return
@@ -377,7 +377,7 @@ func (s *Server) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, bool)
 		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
 		return r, false
 	}
-	if r.Status != models.PrivacyVerifying {
+	if r.Status != loomcast.PrivacyVerifying {
 		s.fail(c, errorf(CodeConflict, "This request is already %s.", r.Status))
 		return r, false
 	}
@@ -421,7 +421,7 @@ func (s *Server) verifyPrivacyCode(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The code is wrong; %d attempt(s) left.", left), Fields: map[string]string{"code": "is wrong"}})
 		return
 	}
-	fields := map[string]any{"code_hash": "", "status": models.PrivacyReceived}
+	fields := map[string]any{"code_hash": "", "status": loomcast.PrivacyReceived}
 	if u, err := s.store.UserByEmail(ctx, r.Email); err == nil {
 		fields["user_id"] = u.ID
 	}
@@ -431,10 +431,10 @@ func (s *Server) verifyPrivacyCode(c *gin.Context) {
 	}
 	if err := s.temporal.SignalWorkflow(ctx, wfprivacy.WorkflowID(r.ID), "", wfprivacy.SignalVerified, s.now()); err != nil {
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "Your code was right but the request could not move on; send it again in a minute.", RetryAfter: 30})
-		_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": models.PrivacyVerifying})
+		_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": loomcast.PrivacyVerifying})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": models.PrivacyReceived,
+	c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": loomcast.PrivacyReceived,
 		"message": "Thank you: your address is confirmed and your request is being handled. We will write to you there."})
 }
 
@@ -559,7 +559,7 @@ func (s *Server) downloadExport(c *gin.Context) {
 	id := c.Param("id")
 	exp, err := strconv.ParseInt(c.Query("expires"), 10, 64)
 	expires := time.Unix(exp, 0)
-	want := privacyact.SignExportLink(s.cfg.SessionKey, id, expires)
+	want := wfprivacy.SignExportLink(s.cfg.SessionKey, id, expires)
 	if err != nil || !hmac.Equal([]byte(want), []byte(c.Query("sig"))) {
 		s.fail(c, errorf(CodeForbidden, "This link is not valid."))
 		return

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/loomcast/loomcast"
 	googlefake "github.com/loomcast/loomcast/google/fake"
 	"github.com/loomcast/loomcast/mail/smtptest"
 	"github.com/loomcast/loomcast/models"
@@ -180,7 +181,7 @@ func TestPublicRequestWithEmailVerification(t *testing.T) {
 	// Verified, it is the member's request and is carried out.
 	require.Eventually(t, func() bool {
 		req, err := env.Store.PrivacyRequestByID(context.Background(), id)
-		return err == nil && req.UserID == u.ID && req.Status == models.PrivacyClosed
+		return err == nil && req.UserID == u.ID && req.Status == loomcast.PrivacyClosed
 	}, 30*time.Second, 100*time.Millisecond)
 	consents, err := env.Store.Consents(context.Background(), u.ID)
 	require.NoError(t, err)
@@ -325,7 +326,7 @@ func TestErasureLeavesNoTraceAndSparesOthers(t *testing.T) {
 			r.JSON(t, &p)
 			closed := assert.Eventually(t, func() bool {
 				req, err := env.Store.PrivacyRequestByID(ctx, p.ID)
-				return err == nil && req.Status == models.PrivacyClosed
+				return err == nil && req.Status == loomcast.PrivacyClosed
 			}, 60*time.Second, 200*time.Millisecond)
 			if !closed {
 				desc, err := env.Temporal.DescribeWorkflowExecution(ctx, "dsr-"+p.ID, "")

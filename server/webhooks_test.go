@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 	"go.temporal.io/sdk/client"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/server/servertest"
@@ -199,7 +200,7 @@ func TestWebhookReconciliation(t *testing.T) {
 		require.NoError(t, err)
 		require.Eventually(t, func() bool {
 			ch, err := env.Store.ChannelByID(ctx, channel)
-			return err == nil && ch.Status == models.ChannelReauthRequired
+			return err == nil && ch.Status == loomcast.ChannelReauthRequired
 		}, 30*time.Second, 100*time.Millisecond)
 		ch, err := env.Store.ChannelByID(ctx, channel)
 		require.NoError(t, err)
@@ -224,7 +225,7 @@ func TestOutOfOrderEvents(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status)
 	var p postJSON
 	r.JSON(t, &p)
-	_, err := env.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Status: models.PostProcessing, Fields: map[string]any{"publish_id": "p_ooo"}})
+	_, err := env.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Status: loomcast.PostProcessing, Fields: map[string]any{"publish_id": "p_ooo"}})
 	require.NoError(t, err)
 
 	_, err = env.TikTok.Send("post.publish.publicly_available", openID, map[string]string{"publish_id": "p_ooo", "post_id": "7311111111111111111"})
@@ -234,7 +235,7 @@ func TestOutOfOrderEvents(t *testing.T) {
 	waitApplied(t, env, 2)
 	got, err := env.Store.PostByID(ctx, p.ID)
 	require.NoError(t, err)
-	require.Equal(t, models.PostPublished, got.Status)
+	require.Equal(t, loomcast.PostPublished, got.Status)
 	require.Equal(t, "7311111111111111111", got.PlatformPostID)
 	require.Equal(t, "public", got.PublicState)
 }

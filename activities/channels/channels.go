@@ -6,12 +6,10 @@ import (
 	"context"
 	"errors"
 
-	"go.temporal.io/sdk/temporal"
-
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	wf "github.com/loomcast/loomcast/workflows/channels"
-	"github.com/loomcast/loomcast/workflows/posting"
 )
 
 // Activities are the token refresh process's activities.
@@ -29,7 +27,7 @@ func (a *Activities) ChannelTokenState(ctx context.Context, in wf.ChannelInput) 
 	if err != nil {
 		return wf.TokenState{}, err
 	}
-	if ch.Status != models.ChannelActive || ch.AccessExpiresAt == nil {
+	if ch.Status != loomcast.ChannelActive || ch.AccessExpiresAt == nil {
 		return wf.TokenState{}, nil
 	}
 	return wf.TokenState{Active: true, AccessExpiresAt: *ch.AccessExpiresAt}, nil
@@ -46,10 +44,4 @@ func (a *Activities) RefreshChannelToken(ctx context.Context, in wf.ChannelInput
 		return wf.TokenState{}, err
 	}
 	return wf.TokenState{Active: true, AccessExpiresAt: *ch.AccessExpiresAt}, nil
-}
-
-// Unusable is the non-retryable error activities raise for a channel that
-// must be reconnected before it can publish.
-func Unusable(ch string) error {
-	return temporal.NewNonRetryableApplicationError("the channel must be reconnected before it can publish: "+ch, posting.ErrTypeChannelUnusable, nil)
 }

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
@@ -109,9 +110,9 @@ func (f *fixture) user(email string) models.User {
 }
 
 func (f *fixture) channel(u models.User, platform, status string) models.Channel {
-	ch := &models.Channel{UserID: u.ID, Platform: platform, ExternalID: "ext-" + models.NewID(), DisplayName: "Creator", AvatarURL: "https://example.com/a.png", Status: models.ChannelActive}
+	ch := &models.Channel{UserID: u.ID, Platform: platform, ExternalID: "ext-" + models.NewID(), DisplayName: "Creator", AvatarURL: "https://example.com/a.png", Status: loomcast.ChannelActive}
 	require.NoError(f.t, f.store.UpsertChannel(f.ctx, ch))
-	if status != models.ChannelActive {
+	if status != loomcast.ChannelActive {
 		require.NoError(f.t, f.store.SetChannelStatus(f.ctx, ch.ID, status, "test"))
 	}
 	return *ch
@@ -119,7 +120,7 @@ func (f *fixture) channel(u models.User, platform, status string) models.Channel
 
 func (f *fixture) post(u models.User, ch models.Channel) models.Post {
 	p := &models.Post{UserID: u.ID, ChannelID: ch.ID, UploadID: models.NewID(), Platform: ch.Platform, Caption: "hello",
-		Privacy: "PUBLIC_TO_EVERYONE", ScheduledAt: f.start, Status: models.PostPublished}
+		Privacy: "PUBLIC_TO_EVERYONE", ScheduledAt: f.start, Status: loomcast.PostPublished}
 	require.NoError(f.t, f.store.CreatePost(f.ctx, p))
 	return *p
 }
@@ -211,7 +212,7 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 		},
 		retention.PostMetadata: func(f *fixture) func() bool {
 			u := f.user("p@example.com")
-			p := f.post(u, f.channel(u, models.TikTok, models.ChannelActive))
+			p := f.post(u, f.channel(u, loomcast.TikTok, loomcast.ChannelActive))
 			f.schedule(scheduler.Item{Category: retention.PostMetadata, ObjectID: p.ID, UserID: u.ID, Start: f.start})
 			return func() bool { return !f.postExists(p.ID) && f.count(&models.PostEvent{}, "post_id = ?", p.ID) == 0 }
 		},
@@ -241,14 +242,14 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 		},
 		retention.YouTubeDataDisconnected: func(f *fixture) func() bool {
 			u := f.user("yt@example.com")
-			ch := f.channel(u, models.YouTube, models.ChannelDisconnected)
+			ch := f.channel(u, loomcast.YouTube, loomcast.ChannelDisconnected)
 			p := f.post(u, ch)
 			f.schedule(scheduler.Item{Category: retention.YouTubeDataDisconnected, ObjectID: ch.ID, UserID: u.ID, Start: f.start})
 			return func() bool { _, ok := f.channelOf(ch.ID); return !ok && !f.postExists(p.ID) }
 		},
 		retention.YouTubeDataRevoked: func(f *fixture) func() bool {
 			u := f.user("ytr@example.com")
-			ch := f.channel(u, models.YouTube, models.ChannelReauthRequired)
+			ch := f.channel(u, loomcast.YouTube, loomcast.ChannelReauthRequired)
 			f.schedule(scheduler.Item{Category: retention.YouTubeDataRevoked, ObjectID: ch.ID, UserID: u.ID, Start: f.start})
 			return func() bool { _, ok := f.channelOf(ch.ID); return !ok }
 		},
@@ -289,16 +290,16 @@ func TestDisconnectedChannels(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
 		f := newFixture(t, store)
 		u := f.user("tt@example.com")
-		gone := f.channel(u, models.TikTok, models.ChannelDisconnected)
+		gone := f.channel(u, loomcast.TikTok, loomcast.ChannelDisconnected)
 		p := f.post(u, gone)
-		back := f.channel(u, models.YouTube, models.ChannelDisconnected)
+		back := f.channel(u, loomcast.YouTube, loomcast.ChannelDisconnected)
 		f.schedule(
 			scheduler.Item{Category: retention.ChannelData, ObjectID: gone.ID, UserID: u.ID, Start: f.start},
 			scheduler.Item{Category: retention.ChannelData, ObjectID: back.ID, UserID: u.ID, Start: f.start.Add(time.Hour)},
 		)
 		f.at(30*time.Minute, func() {
 			ch := back
-			ch.Status = models.ChannelActive
+			ch.Status = loomcast.ChannelActive
 			require.NoError(t, store.UpsertChannel(f.ctx, &ch), "reconnected")
 		})
 		f.run(retention.ChannelData, 2*time.Hour)
@@ -323,7 +324,7 @@ func TestClosedAccountPurgedAfterGrace(t *testing.T) {
 		f := newFixture(t, store)
 		u := f.user("closing@example.com")
 		other := f.user("stays@example.com")
-		ch := f.channel(u, models.TikTok, models.ChannelActive)
+		ch := f.channel(u, loomcast.TikTok, loomcast.ChannelActive)
 		p := f.post(u, ch)
 		up := f.upload(u)
 		otherUp := f.upload(other)
@@ -449,11 +450,11 @@ func TestCrashBetweenBatches(t *testing.T) {
 		f := newFixture(t, store)
 		const n = 2500 // three batches of at most 1000
 		u := f.user("many@example.com")
-		ch := f.channel(u, models.TikTok, models.ChannelActive)
+		ch := f.channel(u, loomcast.TikTok, loomcast.ChannelActive)
 		var items []scheduler.Item
 		for i := range n {
-			p := &models.Post{ID: fmt.Sprintf("post-%05d", i), UserID: u.ID, ChannelID: ch.ID, UploadID: "up", Platform: models.TikTok,
-				Privacy: "SELF_ONLY", ScheduledAt: f.start, Status: models.PostPublished, CreatedAt: f.start, UpdatedAt: f.start}
+			p := &models.Post{ID: fmt.Sprintf("post-%05d", i), UserID: u.ID, ChannelID: ch.ID, UploadID: "up", Platform: loomcast.TikTok,
+				Privacy: "SELF_ONLY", ScheduledAt: f.start, Status: loomcast.PostPublished, CreatedAt: f.start, UpdatedAt: f.start}
 			require.NoError(t, store.DB().Create(p).Error)
 			items = append(items, scheduler.Item{Category: retention.PostMetadata, ObjectID: p.ID, UserID: u.ID, Start: f.start})
 		}
@@ -553,7 +554,7 @@ func TestExportArchiveDeletedAfterSevenDays(t *testing.T) {
 		f := newFixture(t, store)
 		u := f.user("reader@example.com")
 		r := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: "access", FiledAs: "access", Regime: "gdpr", Source: "account",
-			Status: models.PrivacyClosed, ReceivedAt: f.start, ExportKey: "exports/r1.zip"}
+			Status: loomcast.PrivacyClosed, ReceivedAt: f.start, ExportKey: "exports/r1.zip"}
 		_, err := store.CreatePrivacyRequest(f.ctx, r)
 		require.NoError(t, err)
 		_, err = f.blob.Put(f.ctx, r.ExportKey, strings.NewReader("zip"))

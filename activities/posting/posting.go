@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/loomcast/loomcast/activities/channels"
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
@@ -80,8 +80,8 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 	if err != nil {
 		return err
 	}
-	if ch.Status != models.ChannelActive {
-		return channels.Unusable(ch.DisplayName)
+	if ch.Status != loomcast.ChannelActive {
+		return unusable(ch.DisplayName)
 	}
 	if u, err := a.Store.UserByID(ctx, p.UserID); err != nil {
 		return err
@@ -96,12 +96,12 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 		return rejected("the video is gone: uploads are kept for 24 hours; upload it again and reschedule")
 	}
 	switch p.Platform {
-	case models.YouTube:
+	case loomcast.YouTube:
 		if !slices.Contains(wf.YouTubePrivacy, p.Privacy) {
 			return rejected("YouTube privacy must be public, private or unlisted, not %q", p.Privacy)
 		}
 		return nil
-	case models.TikTok:
+	case loomcast.TikTok:
 		var info tiktok.CreatorInfo
 		err := a.withTikTokToken(ctx, ch.ID, func(token string) (err error) {
 			info, err = a.TikTok.CreatorInfo(ctx, token)
@@ -111,7 +111,7 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 			return a.platformError(err)
 		}
 		opts := wf.Options{Privacy: p.Privacy, AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, DurationMS: up.DurationMS}
-		if msg := wf.TikTokCapabilities(info).Check(opts); len(msg) > 0 {
+		if msg := capabilities(info).Check(opts); len(msg) > 0 {
 			return rejected("TikTok no longer allows these options: %s", strings.Join(msgValues(msg), "; "))
 		}
 		return nil
@@ -145,7 +145,7 @@ func (a *Activities) withTikTokToken(ctx context.Context, channelID string, call
 // platform's reason.
 func (a *Activities) platformError(err error) error {
 	if errors.Is(err, grants.ErrReauthRequired) {
-		return channels.Unusable("access was revoked")
+		return unusable("access was revoked")
 	}
 	var tt *tiktok.APIError
 	if errors.As(err, &tt) {
@@ -153,7 +153,7 @@ func (a *Activities) platformError(err error) error {
 			return err
 		}
 		if tt.AuthExpired() {
-			return channels.Unusable("TikTok refused the access token")
+			return unusable("TikTok refused the access token")
 		}
 		return rejected("TikTok refused the post: %s (%s)", tt.Code, tt.Message)
 	}
@@ -163,7 +163,7 @@ func (a *Activities) platformError(err error) error {
 			return err
 		}
 		if yt.AuthExpired() {
-			return channels.Unusable("YouTube refused the access token")
+			return unusable("YouTube refused the access token")
 		}
 		return rejected("YouTube refused the video: %s (%s)", yt.Reason, yt.Message)
 	}
@@ -426,6 +426,14 @@ func (a *Activities) DeleteUpload(ctx context.Context, in wf.DeleteUploadInput) 
 	if err != nil {
 		return err
 	}
+	// One upload can feed several posts (one per channel): the last to be
+	// published deletes it, and its 24-hour retention item deletes it
+	// regardless.
+	if in.Reason == wf.ReasonPublished {
+		if inUse, err := a.Store.UploadInUse(ctx, up.ID); err != nil || inUse {
+			return err
+		}
+	}
 	if err := a.Blob.Delete(ctx, up.BlobKey); err != nil {
 		return err
 	}
@@ -453,4 +461,16 @@ func msgValues(m map[string]string) []string {
 		out = append(out, k+" "+m[k])
 	}
 	return out
+}
+
+// unusable is the non-retryable error raised for a channel that must be
+// reconnected before it can publish.
+func unusable(ch string) error {
+	return temporal.NewNonRetryableApplicationError("the channel must be reconnected before it can publish: "+ch, wf.ErrTypeChannelUnusable, nil)
+}
+
+// capabilities reads a creator's live TikTok creator info.
+func capabilities(info tiktok.CreatorInfo) wf.Capabilities {
+	return wf.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
+		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
 }

@@ -128,7 +128,7 @@ func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
 // record), so that a retry after a crash still knows them.
 func (a *Activities) identifiers(ctx context.Context, r models.PrivacyRequest) (scan.Identifiers, error) {
 	var d struct {
-		Details
+		wf.Details
 		Erasure *scan.Identifiers `json:"erasure_identifiers,omitempty"`
 	}
 	if r.Details != "" {

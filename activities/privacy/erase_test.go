@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
@@ -54,7 +55,7 @@ func TestErasureResumesAfterACrash(t *testing.T) {
 		mk := func(email string) (models.User, models.Channel) {
 			u := &models.User{Email: email}
 			require.NoError(t, store.CreateUser(ctx, u))
-			ch := &models.Channel{UserID: u.ID, Platform: models.TikTok, ExternalID: "open-" + email, DisplayName: "C", Status: models.ChannelActive}
+			ch := &models.Channel{UserID: u.ID, Platform: loomcast.TikTok, ExternalID: "open-" + email, DisplayName: "C", Status: loomcast.ChannelActive}
 			require.NoError(t, store.UpsertChannel(ctx, ch))
 			_, err := b.Put(ctx, "uploads/"+u.ID+"/clip", strings.NewReader("bytes"))
 			require.NoError(t, err)
@@ -68,7 +69,7 @@ func TestErasureResumesAfterACrash(t *testing.T) {
 		}
 		u, ch := mk("gone@example.com")
 		other, _ := mk("kept@example.com")
-		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: models.PrivacyExecuting}
+		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyExecuting}
 		_, err = store.CreatePrivacyRequest(ctx, req)
 		require.NoError(t, err)
 
@@ -111,7 +112,7 @@ func TestErasureFailsWhileATraceRemains(t *testing.T) {
 	a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
 	u := &models.User{Email: "sticky@example.com"}
 	require.NoError(t, store.CreateUser(ctx, u))
-	req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: models.PrivacyExecuting}
+	req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyExecuting}
 	_, err = store.CreatePrivacyRequest(ctx, req)
 	require.NoError(t, err)
 	// A table nobody told erasure about still holds the email.

@@ -6,20 +6,15 @@ package privacy
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
-	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
@@ -50,7 +45,7 @@ type Activities struct {
 
 // Executions stops and deletes a person's workflow executions.
 type Executions interface {
-	expiryact.Executions
+	DeleteUserExecutions(ctx context.Context, userID string) (int, error)
 	TerminateUserExecutions(ctx context.Context, userID, keepPrefix string) (int, error)
 }
 
@@ -153,21 +148,13 @@ func (a *Activities) appendOnce(ctx context.Context, e models.PrivacyAudit) erro
 	return err
 }
 
-// Details are what a request names.
-type Details struct {
-	// Fields to rectify: display_name, timezone.
-	Fields map[string]string `json:"fields,omitempty"`
-	// Purposes to stop (objection, withdrawal, opt-out, limit).
-	Purposes []string `json:"purposes,omitempty"`
-}
-
 // ExecutePrivacyRequest carries the request out and returns the answer.
 func (a *Activities) ExecutePrivacyRequest(ctx context.Context, in wf.ExecuteInput) (wf.ExecuteResult, error) {
 	r, err := a.Store.PrivacyRequestByID(ctx, in.RequestID)
 	if err != nil {
 		return wf.ExecuteResult{}, err
 	}
-	var d Details
+	var d wf.Details
 	if r.Details != "" {
 		if err := json.Unmarshal([]byte(r.Details), &d); err != nil {
 			return wf.ExecuteResult{}, fmt.Errorf("request details: %w", err)
@@ -203,7 +190,7 @@ var defaultPurposes = map[string][]string{
 	wf.TypeLimit:      {models.PurposeSensitiveData},
 }
 
-func (a *Activities) stopProcessing(ctx context.Context, r models.PrivacyRequest, d Details) (wf.ExecuteResult, error) {
+func (a *Activities) stopProcessing(ctx context.Context, r models.PrivacyRequest, d wf.Details) (wf.ExecuteResult, error) {
 	purposes := d.Purposes
 	if len(purposes) == 0 {
 		purposes = defaultPurposes[r.Type]
@@ -221,7 +208,7 @@ func (a *Activities) stopProcessing(ctx context.Context, r models.PrivacyRequest
 	return wf.ExecuteResult{Answer: answer}, nil
 }
 
-func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d Details) (wf.ExecuteResult, error) {
+func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d wf.Details) (wf.ExecuteResult, error) {
 	var upd models.ProfileUpdate
 	var changed []string
 	for k, v := range d.Fields {
@@ -242,17 +229,6 @@ func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d Det
 	return wf.ExecuteResult{Answer: "We corrected: " + strings.Join(changed, ", ") + "."}, nil
 }
 
-// ExportLinkValidity is how long an export's link works; the archive is
-// deleted by retention when it ends.
-var ExportLinkValidity = retention.Fixed(retention.PrivacyExports)
-
-// SignExportLink signs a request's export link until expires.
-func SignExportLink(key []byte, requestID string, expires time.Time) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(requestID + "|" + strconv.FormatInt(expires.Unix(), 10)))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
 func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.ExecuteResult, error) {
 	key := export.ArchiveKey(r.ID)
 	pr, pw := io.Pipe()
@@ -269,7 +245,7 @@ func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.Ex
 		return wf.ExecuteResult{}, fmt.Errorf("store export: %w", err)
 	}
 	created := a.now()
-	expires := created.Add(ExportLinkValidity)
+	expires := created.Add(wf.ExportLinkValidity)
 	if err := a.Retention.Schedule(ctx, scheduler.Item{Category: retention.PrivacyExports, ObjectID: r.ID, UserID: r.UserID, Start: created}); err != nil {
 		return wf.ExecuteResult{}, err
 	}
@@ -289,5 +265,5 @@ func (a *Activities) exportLink(r models.PrivacyRequest) string {
 		return ""
 	}
 	expires := r.ExportExpiresAt.UTC().Truncate(time.Second)
-	return fmt.Sprintf("%s/v1/privacy/exports/%s?expires=%d&sig=%s", a.PublicURL, r.ID, expires.Unix(), SignExportLink(a.LinkKey, r.ID, expires))
+	return fmt.Sprintf("%s/v1/privacy/exports/%s?expires=%d&sig=%s", a.PublicURL, r.ID, expires.Unix(), wf.SignExportLink(a.LinkKey, r.ID, expires))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
@@ -94,7 +95,7 @@ func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery,
 // postChange is what an event does to a post; nil when nothing changes
 // (a settled post is not moved back).
 func postChange(event string, c tiktok.PostEventContent, p models.Post, now time.Time) (*models.PostChange, string) {
-	settled := p.Status == models.PostPublished || p.Status == models.PostCancelled
+	settled := p.Status == loomcast.PostPublished || p.Status == loomcast.PostCancelled
 	switch event {
 	case "post.publish.complete":
 		if settled {
@@ -104,13 +105,13 @@ func postChange(event string, c tiktok.PostEventContent, p models.Post, now time
 		if p.PublishedAt == nil {
 			fields["published_at"] = now
 		}
-		return &models.PostChange{Status: models.PostPublished, Detail: "TikTok confirmed the post", Fields: fields}, "post published"
+		return &models.PostChange{Status: loomcast.PostPublished, Detail: "TikTok confirmed the post", Fields: fields}, "post published"
 	case "post.publish.failed":
-		if settled || p.Status == models.PostFailed {
+		if settled || p.Status == loomcast.PostFailed {
 			return nil, "post already " + p.Status
 		}
 		reason := "TikTok could not publish the video: " + c.Reason
-		return &models.PostChange{Status: models.PostFailed, Detail: reason, Fields: map[string]any{"failure_reason": reason}}, "post failed"
+		return &models.PostChange{Status: loomcast.PostFailed, Detail: reason, Fields: map[string]any{"failure_reason": reason}}, "post failed"
 	case "post.publish.publicly_available":
 		fields := map[string]any{"public_state": "public"}
 		if c.PostID != "" {
@@ -128,12 +129,12 @@ func postChange(event string, c tiktok.PostEventContent, p models.Post, now time
 // authorizationRemoved: the creator removed Loomcast in TikTok. Every
 // channel of that account loses its tokens and needs reconnecting.
 func (a *Activities) authorizationRemoved(ctx context.Context, openID string) (string, string, error) {
-	chs, err := a.Store.ChannelsByExternalID(ctx, models.TikTok, openID)
+	chs, err := a.Store.ChannelsByExternalID(ctx, loomcast.TikTok, openID)
 	if err != nil {
 		return "", "", err
 	}
 	for _, ch := range chs {
-		if ch.Status != models.ChannelActive {
+		if ch.Status != loomcast.ChannelActive {
 			continue
 		}
 		if err := a.Grants.MarkReauthRequired(ctx, ch, "access was removed in TikTok"); err != nil {

@@ -33,7 +33,6 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/devserver"
 	"github.com/loomcast/loomcast/google"
@@ -44,6 +43,7 @@ import (
 	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/server"
+	"github.com/loomcast/loomcast/temporalexec"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/privacy"
@@ -163,7 +163,8 @@ func runDev(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pp.grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	pp.retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	pp.grants.Retention = pp.retention
 	w, err := startWorker(ctx, cfg, store, tc, pp)
 	if err != nil {
 		return err
@@ -213,7 +214,8 @@ func runServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pp.grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	pp.retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	pp.grants.Retention = pp.retention
 	sc, deps := serverParts(cfg, store, tc, logger, pp)
 	api, err := server.New(sc, deps)
 	if err != nil {
@@ -247,7 +249,8 @@ func runWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pp.grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	pp.retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	pp.grants.Retention = pp.retention
 	w, err := startWorker(ctx, cfg, store, tc, pp)
 	if err != nil {
 		return err
@@ -432,8 +435,8 @@ func openChecked(ctx context.Context, cfg *config.Config) (*models.Store, error)
 
 func workerDeps(cfg *config.Config, store *models.Store, tc client.Client, pp parts) worker.Deps {
 	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube,
-		Retention:  pp.grants.Retention,
-		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: cfg.Temporal.Namespace, KeepRunning: privacy.WorkflowID("")},
+		Retention:  pp.retention,
+		Executions: temporalexec.Executions{Client: tc, Namespace: cfg.Temporal.Namespace, KeepRunning: privacy.WorkflowID("")},
 		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: cfg.SessionKey, StaffEmail: cfg.PrivacyEmail}
 }
 
@@ -455,7 +458,7 @@ func startWorker(ctx context.Context, cfg *config.Config, store *models.Store, t
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	if err := pp.grants.Retention.EnsureRunning(ctx); err != nil {
+	if err := pp.retention.EnsureRunning(ctx); err != nil {
 		w.Stop()
 		return nil, fmt.Errorf("start retention processes: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
 	"github.com/loomcast/loomcast/vault"
@@ -36,6 +37,8 @@ type parts struct {
 	tiktokSecret string
 	// mail sends privacy mail.
 	mail mail.Sender
+	// retention starts retention clocks.
+	retention *scheduler.Scheduler
 }
 
 // Sandbox credentials of the local platform stand-ins.

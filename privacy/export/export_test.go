@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
@@ -41,7 +42,7 @@ func seed(t *testing.T, ctx context.Context, store *models.Store, blobs blob.Sto
 	require.NoError(t, store.SetPasswordHash(ctx, id, p.password))
 
 	access, refresh := "SEALED-ACCESS-"+name, "SEALED-REFRESH-"+name
-	p.channel = models.Channel{UserID: id, Platform: models.TikTok, ExternalID: "open-" + name, DisplayName: name + " on TikTok",
+	p.channel = models.Channel{UserID: id, Platform: loomcast.TikTok, ExternalID: "open-" + name, DisplayName: name + " on TikTok",
 		AccessTokenSealed: &access, RefreshTokenSealed: &refresh}
 	require.NoError(t, store.UpsertChannel(ctx, &p.channel))
 	require.NoError(t, store.CreateAccessToken(ctx, &models.AccessToken{UserID: id, Name: "cli", TokenHash: "TOKEN-HASH-" + name, CreatedAt: now}))
@@ -65,13 +66,13 @@ func seed(t *testing.T, ctx context.Context, store *models.Store, blobs blob.Sto
 
 	uploadURL := "https://upload.example/SECRET-UPLOAD-URL-" + name
 	for i := range 2 {
-		post := models.Post{UserID: id, ChannelID: p.channel.ID, UploadID: p.upload.ID, Platform: models.TikTok,
-			Caption: fmt.Sprintf("post %d by %s <3 & more", i, name), Privacy: "SELF_ONLY", ScheduledAt: now, Status: models.PostScheduled}
+		post := models.Post{UserID: id, ChannelID: p.channel.ID, UploadID: p.upload.ID, Platform: loomcast.TikTok,
+			Caption: fmt.Sprintf("post %d by %s <3 & more", i, name), Privacy: "SELF_ONLY", ScheduledAt: now, Status: loomcast.PostScheduled}
 		require.NoError(t, store.CreatePost(ctx, &post))
-		_, err := store.ApplyPostChange(ctx, post.ID, models.PostChange{Status: models.PostPublishing,
+		_, err := store.ApplyPostChange(ctx, post.ID, models.PostChange{Status: loomcast.PostPublishing,
 			Fields: map[string]any{"upload_session": `{"state":"initialized","upload_url":"` + uploadURL + `"}`}})
 		require.NoError(t, err)
-		_, err = store.ApplyPostChange(ctx, post.ID, models.PostChange{Status: models.PostPublished, Detail: "done"})
+		_, err = store.ApplyPostChange(ctx, post.ID, models.PostChange{Status: loomcast.PostPublished, Detail: "done"})
 		require.NoError(t, err)
 	}
 	_, err = store.InsertWebhookEvent(ctx, &models.WebhookEvent{Source: models.SourceTikTok, EventKey: "ev-" + name,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
@@ -33,7 +34,7 @@ func seed(t *testing.T, ctx context.Context, store *models.Store, blobs blob.Sto
 	id := p.user.ID
 	require.NoError(t, store.CreateSession(ctx, models.Session{ID: models.NewID(), UserID: id, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
 	require.NoError(t, store.CreateAccessToken(ctx, &models.AccessToken{UserID: id, Name: "cli", TokenHash: "hash-" + name, CreatedAt: now}))
-	p.channel = models.Channel{UserID: id, Platform: models.TikTok, ExternalID: "open-id-" + name, DisplayName: name + " on tiktok"}
+	p.channel = models.Channel{UserID: id, Platform: loomcast.TikTok, ExternalID: "open-id-" + name, DisplayName: name + " on tiktok"}
 	require.NoError(t, store.UpsertChannel(ctx, &p.channel))
 	upID := models.NewID()
 	key := "uploads/" + id + "/" + upID
@@ -41,8 +42,8 @@ func seed(t *testing.T, ctx context.Context, store *models.Store, blobs blob.Sto
 	require.NoError(t, err)
 	p.upload = models.Upload{ID: upID, UserID: id, BlobKey: key, Size: 9, ContentType: "video/mp4", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
 	require.NoError(t, store.CreateUpload(ctx, &p.upload))
-	p.post = models.Post{UserID: id, ChannelID: p.channel.ID, UploadID: upID, Platform: models.TikTok, Caption: "hello from " + name,
-		Privacy: "SELF_ONLY", ScheduledAt: now.Add(time.Hour), Status: models.PostScheduled}
+	p.post = models.Post{UserID: id, ChannelID: p.channel.ID, UploadID: upID, Platform: loomcast.TikTok, Caption: "hello from " + name,
+		Privacy: "SELF_ONLY", ScheduledAt: now.Add(time.Hour), Status: loomcast.PostScheduled}
 	require.NoError(t, store.CreatePost(ctx, &p.post))
 	_, err = store.InsertWebhookEvent(ctx, &models.WebhookEvent{Source: models.SourceTikTok, EventKey: "ev-" + name, EventType: "post.publish.complete",
 		Account: "", Payload: fmt.Sprintf(`{"user_openid":"open-id-%s","content":"{}"}`, name), ReceivedAt: now})
@@ -286,7 +287,7 @@ func TestReadSchema(t *testing.T) {
 func TestIdentifiersKeepTheirJSONForm(t *testing.T) {
 	sub := "g-123"
 	ids := scan.ForAccount(models.User{ID: "u-1234", Email: "ada@example.com", GoogleSub: &sub},
-		[]models.Channel{{Platform: models.TikTok, ExternalID: "open-ada"}, {Platform: models.TikTok, ExternalID: "OPEN-ADA"}})
+		[]models.Channel{{Platform: loomcast.TikTok, ExternalID: "open-ada"}, {Platform: loomcast.TikTok, ExternalID: "OPEN-ADA"}})
 	b, err := json.Marshal(ids)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"values":[{"label":"user ID","value":"u-1234"},{"label":"email","value":"ada@example.com"},

@@ -21,13 +21,13 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
-	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/devserver"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
+	"github.com/loomcast/loomcast/temporalexec"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/expiry"
@@ -69,7 +69,7 @@ func startStack(t *testing.T) *stack {
 	require.NoError(t, err)
 	s.sched = &scheduler.Scheduler{Store: s.store, Waker: scheduler.TemporalWaker{Client: tc}}
 	w := worker.New(tc, worker.Deps{Store: s.store, Blob: s.blob, Retention: s.sched,
-		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: "default"}})
+		Executions: temporalexec.Executions{Client: tc, Namespace: "default"}})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 

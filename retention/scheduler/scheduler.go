@@ -73,6 +73,11 @@ type Item struct {
 // Due is when the item's retention ends.
 func (it Item) Due() time.Time { return retention.Due(it.Category, it.Start, "") }
 
+// Start starts one item's retention clock: Schedule for a single item.
+func (s *Scheduler) Start(ctx context.Context, category retention.Category, objectID, userID string, start time.Time) error {
+	return s.Schedule(ctx, Item{Category: category, ObjectID: objectID, UserID: userID, Start: start})
+}
+
 // Schedule stores the items' due times (moving those already stored) and
 // wakes each category whose workflow would otherwise sleep past them.
 func (s *Scheduler) Schedule(ctx context.Context, items ...Item) error {

@@ -29,7 +29,6 @@ import (
 	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
-	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/google"
 	googlefake "github.com/loomcast/loomcast/google/fake"
@@ -42,11 +41,13 @@ import (
 	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/server"
+	"github.com/loomcast/loomcast/temporalexec"
 	"github.com/loomcast/loomcast/tiktok"
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
 	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/privacy"
 	"github.com/loomcast/loomcast/youtube"
 	youtubefake "github.com/loomcast/loomcast/youtube/fake"
 )
@@ -90,6 +91,8 @@ type Env struct {
 	YouTube  *youtubefake.Server
 	Blob     *blob.Local
 	Grants   *grants.Manager
+	// Retention starts retention clocks (the worker and Grants share it).
+	Retention *scheduler.Scheduler
 }
 
 // Options tune an Env.
@@ -143,7 +146,8 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: env.SMTP.Host(), Port: env.SMTP.Port(), From: "Loomcast Privacy <privacy@loomcast.test>"})
 	require.NoError(t, err)
 	env.Mail = sender
-	env.Grants.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	env.Retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+	env.Grants.Retention = env.Retention
 
 	// The handler is set once the server exists, since the OAuth redirect
 	// URI needs the server's address.
@@ -209,7 +213,7 @@ func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
 	}
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
 		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube,
-			Retention: e.Grants.Retention, Executions: expiryact.TemporalExecutions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: "dsr-"},
+			Retention: e.Retention, Executions: temporalexec.Executions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: privacy.WorkflowID("")},
 			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail})
 	})
 	e.T.Cleanup(w.Stop)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/loomcast/loomcast/tiktok"
 )
 
 // YouTubePrivacy are the privacy statuses a YouTube post can take.
@@ -22,19 +20,14 @@ type Options struct {
 }
 
 // Capabilities are what a TikTok creator may currently post, from the live
-// creator info (never stored).
+// creator info (never stored). The API and the publishing activities fill
+// them from tiktok.CreatorInfo; the contract does not depend on the client.
 type Capabilities struct {
 	PrivacyOptions  []string
 	CommentDisabled bool
 	DuetDisabled    bool
 	StitchDisabled  bool
 	MaxDurationSec  int
-}
-
-// TikTokCapabilities reads a creator's live TikTok creator info.
-func TikTokCapabilities(info tiktok.CreatorInfo) Capabilities {
-	return Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
-		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
 }
 
 // Check returns what is wrong with the options for these capabilities, by

@@ -14,9 +14,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/expiry"
+	"github.com/loomcast/loomcast/workflows/webhooks"
 )
 
 // PublishWorkflowID is the one publication process of a post.
@@ -28,22 +30,6 @@ func MetadataExpiryWorkflowID(postID string) string { return "post-expiry-" + po
 // MetadataRetention is how long post metadata is kept after posting
 // (the retention table: 90 days, policy 000 section 6).
 var MetadataRetention = retention.Fixed(retention.PostMetadata)
-
-// Post statuses, as the read model stores them.
-const (
-	StatusScheduled  = "scheduled"
-	StatusPublishing = "publishing"
-	StatusProcessing = "processing"
-	StatusPublished  = "published"
-	StatusFailed     = "failed"
-	StatusCancelled  = "cancelled"
-)
-
-// Platforms.
-const (
-	TikTok  = "tiktok"
-	YouTube = "youtube"
-)
 
 // PublishInput starts a post's publication. It carries IDs only: captions
 // and tokens stay in the database.
@@ -63,6 +49,10 @@ type PublishResult struct {
 	PlatformPostID string
 	FailureReason  string
 }
+
+// SignalReconcileVersion is the change ID under which a post tells its
+// TikTok account's reconciliation process that its publish ID is known.
+const SignalReconcileVersion = "signal-reconcile-post-known"
 
 // Update and query names.
 const (
@@ -184,7 +174,7 @@ type MetadataExpiryInput struct {
 
 // PublishPost is the workflow of one post.
 func PublishPost(ctx workflow.Context, in PublishInput) (PublishResult, error) {
-	p := &publisher{in: in, scheduledAt: in.ScheduledAt, status: StatusScheduled}
+	p := &publisher{in: in, scheduledAt: in.ScheduledAt, status: loomcast.PostScheduled}
 	if err := p.setup(ctx); err != nil {
 		return PublishResult{}, err
 	}
@@ -257,11 +247,11 @@ func (p *publisher) setup(ctx workflow.Context) error {
 			if reason == "" {
 				reason = "cancelled"
 			}
-			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID, Status: StatusCancelled,
+			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostCancelled,
 				Detail: reason + " (by " + req.By + ")", Fields: map[string]any{"failure_reason": reason}}); err != nil {
 				return State{}, err
 			}
-			p.status, p.cancelled = StatusCancelled, true
+			p.status, p.cancelled = loomcast.PostCancelled, true
 			return State{Status: p.status, ScheduledAt: p.scheduledAt}, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req CancelRequest) error {
@@ -277,7 +267,7 @@ func (p *publisher) track() func() {
 }
 
 func (p *publisher) mustBeScheduled() error {
-	if p.status != StatusScheduled || p.cancelled {
+	if p.status != loomcast.PostScheduled || p.cancelled {
 		return temporal.NewApplicationError(fmt.Sprintf("the post is %s: it can no longer be changed", p.status), ErrTypePublishingStarted)
 	}
 	return nil
@@ -317,7 +307,7 @@ func (p *publisher) run(ctx workflow.Context) (PublishResult, error) {
 		return PublishResult{}, err
 	}
 	if p.cancelled {
-		return p.finish(ctx, PublishResult{Status: StatusCancelled})
+		return p.finish(ctx, PublishResult{Status: loomcast.PostCancelled})
 	}
 	res := p.publish(ctx)
 	return p.finish(ctx, res)
@@ -343,7 +333,7 @@ func (p *publisher) waitForScheduledTime(ctx workflow.Context) error {
 		if p.cancelled || p.scheduledAt.After(workflow.Now(ctx)) {
 			continue
 		}
-		p.status = StatusPublishing // from here on, Updates are refused
+		p.status = loomcast.PostPublishing // from here on, Updates are refused
 		return nil
 	}
 	return nil
@@ -353,7 +343,7 @@ func (p *publisher) waitForScheduledTime(ctx workflow.Context) error {
 // permanent failures become a failed post with the reason shown to the user.
 func (p *publisher) publish(ctx workflow.Context) PublishResult {
 	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
-	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: StatusPublishing, Detail: "publishing started"}); err != nil {
+	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostPublishing, Detail: "publishing started"}); err != nil {
 		return failed(err)
 	}
 	checkCtx := workflow.WithActivityOptions(ctx, platformActivityOptions(time.Minute))
@@ -361,12 +351,12 @@ func (p *publisher) publish(ctx workflow.Context) PublishResult {
 		return failed(err)
 	}
 	switch p.in.Platform {
-	case TikTok:
+	case loomcast.TikTok:
 		return p.publishTikTok(ctx)
-	case YouTube:
+	case loomcast.YouTube:
 		return p.publishYouTube(ctx)
 	}
-	return PublishResult{Status: StatusFailed, FailureReason: "unknown platform " + p.in.Platform}
+	return PublishResult{Status: loomcast.PostFailed, FailureReason: "unknown platform " + p.in.Platform}
 }
 
 func platformActivityOptions(timeout time.Duration) workflow.ActivityOptions {
@@ -390,10 +380,10 @@ func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
 	if err := workflow.ExecuteActivity(initCtx, InitTikTokPostActivity, PostInput{PostID: p.in.PostID}).Get(ctx, &init); err != nil {
 		return failed(err)
 	}
-	if v := workflow.GetVersion(ctx, "signal-reconcile-post-known", workflow.DefaultVersion, 1); v == 1 && init.OpenID != "" {
+	if v := workflow.GetVersion(ctx, SignalReconcileVersion, workflow.DefaultVersion, 1); v == 1 && init.OpenID != "" {
 		// Events that arrived before the publish ID was recorded are held by
 		// the account's reconciliation process: tell it. It may not exist yet.
-		_ = workflow.SignalExternalWorkflow(ctx, "reconcile-tiktok-"+init.OpenID, "", "post-known", init.PublishID).Get(ctx, nil)
+		_ = workflow.SignalExternalWorkflow(ctx, webhooks.ReconcileWorkflowID(init.OpenID), "", webhooks.SignalPostKnown, init.PublishID).Get(ctx, nil)
 	}
 	uploadOpts := platformActivityOptions(30 * time.Minute)
 	uploadOpts.HeartbeatTimeout = time.Minute
@@ -401,9 +391,9 @@ func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
 	if err := workflow.ExecuteActivity(uploadCtx, UploadTikTokActivity, TikTokUploadInput{PostID: p.in.PostID, Init: init}).Get(ctx, nil); err != nil {
 		return failed(err)
 	}
-	p.status = StatusProcessing
+	p.status = loomcast.PostProcessing
 	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
-	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: StatusProcessing, Detail: "uploaded; TikTok is processing the video"}); err != nil {
+	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostProcessing, Detail: "uploaded; TikTok is processing the video"}); err != nil {
 		return failed(err)
 	}
 	return p.followTikTok(ctx)
@@ -430,13 +420,13 @@ func (p *publisher) followTikTok(ctx workflow.Context) PublishResult {
 			if len(st.PublicPostIDs) > 0 {
 				id = st.PublicPostIDs[0]
 			}
-			return PublishResult{Status: StatusPublished, PlatformPostID: id}
+			return PublishResult{Status: loomcast.PostPublished, PlatformPostID: id}
 		case "FAILED":
-			return PublishResult{Status: StatusFailed, FailureReason: "TikTok could not publish the video: " + st.FailReason}
+			return PublishResult{Status: loomcast.PostFailed, FailureReason: "TikTok could not publish the video: " + st.FailReason}
 		}
 		wait = min(wait*2, time.Minute)
 	}
-	return PublishResult{Status: StatusFailed, FailureReason: "TikTok did not confirm the post within 24 hours"}
+	return PublishResult{Status: loomcast.PostFailed, FailureReason: "TikTok did not confirm the post within 24 hours"}
 }
 
 func (p *publisher) publishYouTube(ctx workflow.Context) PublishResult {
@@ -447,20 +437,20 @@ func (p *publisher) publishYouTube(ctx workflow.Context) PublishResult {
 	if err := workflow.ExecuteActivity(upCtx, UploadYouTubeActivity, PostInput{PostID: p.in.PostID}).Get(ctx, &v); err != nil {
 		return failed(err)
 	}
-	return PublishResult{Status: StatusPublished, PlatformPostID: v.VideoID}
+	return PublishResult{Status: loomcast.PostPublished, PlatformPostID: v.VideoID}
 }
 
 // failed turns an activity failure into the reason shown to the user.
 func failed(err error) PublishResult {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return PublishResult{Status: StatusFailed, FailureReason: appErr.Message()}
+		return PublishResult{Status: loomcast.PostFailed, FailureReason: appErr.Message()}
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {
-		return PublishResult{Status: StatusFailed, FailureReason: "the platform did not answer in time; try again later"}
+		return PublishResult{Status: loomcast.PostFailed, FailureReason: "the platform did not answer in time; try again later"}
 	}
-	return PublishResult{Status: StatusFailed, FailureReason: "publishing failed after several attempts: " + err.Error()}
+	return PublishResult{Status: loomcast.PostFailed, FailureReason: "publishing failed after several attempts: " + err.Error()}
 }
 
 // finish records the outcome, deletes the upload once the post is
@@ -469,10 +459,10 @@ func (p *publisher) finish(ctx workflow.Context, res PublishResult) (PublishResu
 	p.status = res.Status
 	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
 	now := workflow.Now(ctx)
-	if res.Status != StatusCancelled {
+	if res.Status != loomcast.PostCancelled {
 		fields := map[string]any{"failure_reason": res.FailureReason}
 		detail := res.FailureReason
-		if res.Status == StatusPublished {
+		if res.Status == loomcast.PostPublished {
 			fields = map[string]any{"platform_post_id": res.PlatformPostID, "published_at": now, "failure_reason": ""}
 			detail = "published as " + res.PlatformPostID
 		}
@@ -480,13 +470,13 @@ func (p *publisher) finish(ctx workflow.Context, res PublishResult) (PublishResu
 			return res, err
 		}
 	}
-	if res.Status == StatusPublished {
-		if err := workflow.ExecuteActivity(dbCtx, DeleteUploadActivity, DeleteUploadInput{UploadID: p.in.UploadID, Reason: "post published"}).Get(ctx, nil); err != nil {
+	if res.Status == loomcast.PostPublished {
+		if err := workflow.ExecuteActivity(dbCtx, DeleteUploadActivity, DeleteUploadInput{UploadID: p.in.UploadID, Reason: ReasonPublished}).Get(ctx, nil); err != nil {
 			return res, err
 		}
 	}
 	postedAt := p.scheduledAt
-	if res.Status == StatusPublished {
+	if res.Status == loomcast.PostPublished {
 		postedAt = now
 	}
 	if workflow.GetVersion(ctx, expiry.RetentionVersion, workflow.DefaultVersion, 1) == 1 {
@@ -520,6 +510,11 @@ type DeleteUploadInput struct {
 	UploadID string
 	Reason   string
 }
+
+// ReasonPublished is the DeleteUpload reason of a published post: the
+// upload then stays while another post still needs it (its 24-hour
+// retention deletes it regardless).
+const ReasonPublished = "post published"
 
 // PostMetadataExpiry deletes a post and its history at its due time
 // (90 days after posting), on a durable timer.

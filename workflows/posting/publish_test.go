@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
@@ -49,7 +50,7 @@ func (r *recorder) last() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.statuses) == 0 {
-		return posting.StatusScheduled
+		return loomcast.PostScheduled
 	}
 	return r.statuses[len(r.statuses)-1]
 }
@@ -141,16 +142,16 @@ func TestPublishesTikTokAtTheScheduledTime(t *testing.T) {
 		s := h.rec.last()
 		statusAtHour = &s
 	}, time.Hour-time.Second)
-	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
 	var res posting.PublishResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 
-	require.Equal(t, posting.StatusPublished, res.Status)
+	require.Equal(t, loomcast.PostPublished, res.Status)
 	require.Equal(t, "7300000000000000001", res.PlatformPostID)
-	require.Equal(t, posting.StatusScheduled, *statusAtHour, "nothing happens before the scheduled time")
-	require.Equal(t, []string{posting.StatusPublishing, posting.StatusProcessing, posting.StatusPublished}, h.rec.statuses)
+	require.Equal(t, loomcast.PostScheduled, *statusAtHour, "nothing happens before the scheduled time")
+	require.Equal(t, []string{loomcast.PostPublishing, loomcast.PostProcessing, loomcast.PostPublished}, h.rec.statuses)
 	require.Equal(t, 1, h.inits, "exactly one init")
 	require.Equal(t, []string{"up1: post published"}, h.rec.deleted, "the upload is deleted once published")
 }
@@ -164,11 +165,11 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		}, 10*time.Minute)
 		var atTwoHours string
 		h.env.RegisterDelayedCallback(func() { atTwoHours = h.rec.last() }, 2*time.Hour)
-		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, time.Hour))
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.YouTube, time.Hour))
 		require.NoError(t, h.env.GetWorkflowError())
 		require.True(t, res.accepted && res.completed, "err: %v", res.err)
-		require.Equal(t, posting.StatusScheduled, atTwoHours, "the old time passes without publishing")
-		require.Equal(t, posting.StatusPublished, h.rec.last())
+		require.Equal(t, loomcast.PostScheduled, atTwoHours, "the old time passes without publishing")
+		require.Equal(t, loomcast.PostPublished, h.rec.last())
 		require.Contains(t, h.rec.details[0], "rescheduled to")
 	})
 
@@ -177,9 +178,9 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		h.env.RegisterDelayedCallback(func() {
 			h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(20 * time.Minute)})
 		}, 10*time.Minute)
-		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, 24*time.Hour))
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.YouTube, 24*time.Hour))
 		require.NoError(t, h.env.GetWorkflowError())
-		require.Equal(t, posting.StatusPublished, h.rec.last())
+		require.Equal(t, loomcast.PostPublished, h.rec.last())
 		require.WithinDuration(t, h.start.Add(20*time.Minute), h.env.Now(), time.Minute, "published at the new time, not a day later")
 	})
 
@@ -190,7 +191,7 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		h.env.RegisterDelayedCallback(func() {
 			res = h.update(posting.UpdateEdit, posting.EditRequest{Caption: &caption, Privacy: &privacy})
 		}, time.Minute)
-		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 		require.NoError(t, h.env.GetWorkflowError())
 		require.True(t, res.completed, "err: %v", res.err)
 		require.Equal(t, "new caption", h.rec.fields["caption"])
@@ -201,7 +202,7 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		h := newHarness(t)
 		var res *updateResult
 		h.env.RegisterDelayedCallback(func() { res = h.update(posting.UpdateEdit, posting.EditRequest{}) }, time.Minute)
-		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 		var appErr *temporal.ApplicationError
 		require.ErrorAs(t, res.err, &appErr)
 		require.Equal(t, posting.ErrTypeInvalid, appErr.Type())
@@ -213,13 +214,13 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		h.env.RegisterDelayedCallback(func() {
 			res = h.update(posting.UpdateCancel, posting.CancelRequest{Reason: "changed my mind", By: "user"})
 		}, 30*time.Minute)
-		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 		require.NoError(t, h.env.GetWorkflowError())
 		require.True(t, res.completed, "err: %v", res.err)
 		var out posting.PublishResult
 		require.NoError(t, h.env.GetWorkflowResult(&out))
-		require.Equal(t, posting.StatusCancelled, out.Status)
-		require.Equal(t, []string{posting.StatusCancelled}, h.rec.statuses)
+		require.Equal(t, loomcast.PostCancelled, out.Status)
+		require.Equal(t, []string{loomcast.PostCancelled}, h.rec.statuses)
 		require.Zero(t, h.inits)
 		require.Empty(t, h.rec.deleted, "a cancelled post's upload expires on its own timer")
 	})
@@ -230,7 +231,7 @@ func TestRescheduleEditAndCancel(t *testing.T) {
 		h.env.RegisterDelayedCallback(func() {
 			res = h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(-time.Hour)})
 		}, time.Minute)
-		h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+		h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 		require.False(t, res.accepted)
 		var appErr *temporal.ApplicationError
 		require.ErrorAs(t, res.err, &appErr)
@@ -249,7 +250,7 @@ func TestUpdatesAreRefusedOncePublishingStarted(t *testing.T) {
 		results["edit"] = h.update(posting.UpdateEdit, posting.EditRequest{Caption: &caption})
 		results["reschedule"] = h.update(posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: h.start.Add(5 * time.Hour)})
 	}, time.Hour+time.Minute)
-	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Hour))
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 	require.NoError(t, h.env.GetWorkflowError())
 	for name, res := range results {
 		require.False(t, res.accepted, name)
@@ -257,18 +258,18 @@ func TestUpdatesAreRefusedOncePublishingStarted(t *testing.T) {
 		require.ErrorAs(t, res.err, &appErr, name)
 		require.Equal(t, posting.ErrTypePublishingStarted, appErr.Type(), name)
 	}
-	require.Equal(t, posting.StatusPublished, h.rec.last())
+	require.Equal(t, loomcast.PostPublished, h.rec.last())
 }
 
 func TestPermanentFailureIsShownToTheUser(t *testing.T) {
 	h := newHarness(t)
 	h.env.OnActivity(posting.InitTikTokPostActivity, mock.Anything, mock.Anything).Return(posting.TikTokInit{},
 		temporal.NewNonRetryableApplicationError("TikTok refused the post: spam_risk_too_many_posts (too many posts today)", posting.ErrTypePlatformRejected, nil))
-	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Minute))
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Minute))
 	require.NoError(t, h.env.GetWorkflowError())
 	var res posting.PublishResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
-	require.Equal(t, posting.StatusFailed, res.Status)
+	require.Equal(t, loomcast.PostFailed, res.Status)
 	require.Contains(t, res.FailureReason, "spam_risk_too_many_posts")
 	require.Equal(t, res.FailureReason, h.rec.fields["failure_reason"])
 	require.Empty(t, h.rec.deleted)
@@ -278,10 +279,10 @@ func TestTikTokFailedStatusFailsThePost(t *testing.T) {
 	h := newHarness(t)
 	h.env.OnActivity(posting.FetchTikTokStatusAct, mock.Anything, mock.Anything).Return(
 		posting.TikTokStatus{Status: "FAILED", FailReason: "video_pull_failed"}, nil)
-	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.TikTok, time.Minute))
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Minute))
 	var res posting.PublishResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
-	require.Equal(t, posting.StatusFailed, res.Status)
+	require.Equal(t, loomcast.PostFailed, res.Status)
 	require.Contains(t, res.FailureReason, "video_pull_failed")
 }
 
@@ -320,7 +321,7 @@ func TestMetadataDeleted90DaysAfterPosting(t *testing.T) {
 
 func TestPublishedPostStartsItsMetadataRetention(t *testing.T) {
 	h := newHarness(t)
-	h.env.ExecuteWorkflow(posting.PublishPost, h.input(posting.YouTube, time.Hour))
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.YouTube, time.Hour))
 	require.NoError(t, h.env.GetWorkflowError())
 	require.Len(t, h.clocks, 1, "one retention clock, no timer workflow of its own")
 	c := h.clocks[0]

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/privacy/calendar"
 )
 
@@ -47,19 +48,6 @@ const (
 	RecordStepActivity = "RecordPrivacyStep"
 	NotifyActivity     = "NotifyPrivacy"
 	ExecuteActivity    = "ExecutePrivacyRequest"
-)
-
-// Statuses, as stored (models.Privacy*).
-const (
-	StatusVerifying  = "verifying"
-	StatusReceived   = "received"
-	StatusInReview   = "in_review"
-	StatusClarifying = "clarifying"
-	StatusExecuting  = "executing"
-	StatusAnswered   = "answered"
-	StatusClosed     = "closed"
-	StatusRefused    = "refused"
-	StatusWithdrawn  = "withdrawn"
 )
 
 // Notices sent by NotifyActivity: to the requester, or to staff.
@@ -205,10 +193,10 @@ type request struct {
 
 // PrivacyRequest is the process of one data-subject request.
 func PrivacyRequest(ctx workflow.Context, in Input) error {
-	r := &request{in: in, state: State{Status: StatusReceived}, changed: workflow.NewChannel(ctx)}
+	r := &request{in: in, state: State{Status: loomcast.PrivacyReceived}, changed: workflow.NewChannel(ctx)}
 	r.clock = NewClock(in.Regime, in.ReceivedAt)
 	if !in.Verified {
-		r.state.Status = StatusVerifying
+		r.state.Status = loomcast.PrivacyVerifying
 	}
 	if err := r.handlers(ctx); err != nil {
 		return err
@@ -228,7 +216,7 @@ func (r *request) handlers(ctx workflow.Context) error {
 		r.review = &d
 		return nil
 	}, workflow.UpdateHandlerOptions{Validator: func(d ReviewDecision) error {
-		if r.state.Status != StatusInReview || r.review != nil {
+		if r.state.Status != loomcast.PrivacyInReview || r.review != nil {
 			return fmt.Errorf("%w: the request is %s, not waiting for review", ErrNotNow, r.state.Status)
 		}
 		if !d.Approve && strings.TrimSpace(d.Reason) == "" {
@@ -252,7 +240,7 @@ func (r *request) handlers(ctx workflow.Context) error {
 		return err
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateClarify, r.clarify, workflow.UpdateHandlerOptions{Validator: func(q ClarifyRequest) error {
-		if r.state.Status != StatusInReview || r.review != nil {
+		if r.state.Status != loomcast.PrivacyInReview || r.review != nil {
 			return fmt.Errorf("%w: the request is %s; clarification is asked during review", ErrNotNow, r.state.Status)
 		}
 		if strings.TrimSpace(q.Question) == "" {
@@ -264,7 +252,7 @@ func (r *request) handlers(ctx workflow.Context) error {
 		return err
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateClarified, r.clarified, workflow.UpdateHandlerOptions{Validator: func(a Clarification) error {
-		if r.state.Status != StatusClarifying {
+		if r.state.Status != loomcast.PrivacyClarifying {
 			return fmt.Errorf("%w: no question is waiting for an answer", ErrNotNow)
 		}
 		if strings.TrimSpace(a.Answer) == "" {
@@ -279,7 +267,7 @@ func (r *request) handlers(ctx workflow.Context) error {
 		r.withdraw = &w
 		return nil
 	}, workflow.UpdateHandlerOptions{Validator: func(WithdrawRequest) error {
-		if r.state.Status == StatusExecuting || !r.open() || r.withdraw != nil {
+		if r.state.Status == loomcast.PrivacyExecuting || !r.open() || r.withdraw != nil {
 			return fmt.Errorf("%w: the request is %s and can no longer be withdrawn", ErrNotNow, r.state.Status)
 		}
 		return nil
@@ -287,17 +275,13 @@ func (r *request) handlers(ctx workflow.Context) error {
 }
 
 func (r *request) open() bool {
-	switch r.state.Status {
-	case StatusVerifying, StatusReceived, StatusInReview, StatusClarifying, StatusExecuting:
-		return true
-	}
-	return false
+	return loomcast.PrivacyIsOpen(r.state.Status)
 }
 
 // clarify sends staff's question; the clock stops until the answer.
 func (r *request) clarify(ctx workflow.Context, q ClarifyRequest) error {
 	ctx = workflow.WithActivityOptions(ctx, shortActivity)
-	if err := r.step(ctx, Step{Status: StatusClarifying, Actor: q.By, Action: "asked for clarification", Detail: q.Question}); err != nil {
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyClarifying, Actor: q.By, Action: "asked for clarification", Detail: q.Question}); err != nil {
 		return err
 	}
 	r.askedAt = workflow.Now(ctx)
@@ -311,7 +295,7 @@ func (r *request) clarified(ctx workflow.Context, a Clarification) error {
 	clock := r.clock
 	clock.Pauses = append(clock.Pauses, calendar.Interval{Start: r.askedAt, End: workflow.Now(ctx)})
 	deadline := clock.Deadline()
-	if err := r.step(ctx, Step{Status: StatusInReview, Actor: a.By, Action: "clarified", Detail: a.Answer,
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyInReview, Actor: a.By, Action: "clarified", Detail: a.Answer,
 		Set: Fields{DeadlineAt: &deadline}}); err != nil {
 		return err
 	}
@@ -354,7 +338,7 @@ func (r *request) run(ctx workflow.Context) error {
 	}
 	deadline := r.clock.Deadline()
 	r.state.Deadline = &deadline
-	if err := r.step(ctx, Step{Status: StatusReceived, Actor: "system", Action: "received",
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyReceived, Actor: "system", Action: "received",
 		Detail: "deadline " + deadline.Format(time.RFC3339), Set: Fields{DeadlineAt: &deadline}}); err != nil {
 		return err
 	}
@@ -366,7 +350,7 @@ func (r *request) run(ctx workflow.Context) error {
 	workflow.Go(remindersCtx, r.remind)
 
 	if r.in.NeedsReview {
-		if err := r.step(ctx, Step{Status: StatusInReview, Actor: "system", Action: "sent to review"}); err != nil {
+		if err := r.step(ctx, Step{Status: loomcast.PrivacyInReview, Actor: "system", Action: "sent to review"}); err != nil {
 			return err
 		}
 		if err := workflow.Await(ctx, func() bool { return r.review != nil || r.withdraw != nil }); err != nil {
@@ -376,7 +360,7 @@ func (r *request) run(ctx workflow.Context) error {
 			return r.withdrawn(ctx)
 		}
 		if !r.review.Approve {
-			if err := r.step(ctx, Step{Status: StatusRefused, Actor: r.review.By, Action: "refused", Detail: r.review.Reason,
+			if err := r.step(ctx, Step{Status: loomcast.PrivacyRefused, Actor: r.review.By, Action: "refused", Detail: r.review.Reason,
 				Set: Fields{Answer: r.review.Reason, ClosedAt: at(workflow.Now(ctx))}}); err != nil {
 				return err
 			}
@@ -413,7 +397,7 @@ func (r *request) awaitVerification(ctx workflow.Context) (bool, error) {
 	case r.withdraw != nil:
 		return false, r.withdrawn(ctx)
 	case verifiedAt.IsZero():
-		err := r.step(ctx, Step{Status: StatusClosed, Actor: "system", Action: "closed unverified",
+		err := r.step(ctx, Step{Status: loomcast.PrivacyClosed, Actor: "system", Action: "closed unverified",
 			Detail: "the email address was not confirmed within 30 days", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
 		return false, err
 	}
@@ -426,7 +410,7 @@ func (r *request) awaitVerification(ctx workflow.Context) (bool, error) {
 }
 
 func (r *request) withdrawn(ctx workflow.Context) error {
-	if err := r.step(ctx, Step{Status: StatusWithdrawn, Actor: r.withdraw.By, Action: "withdrawn",
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyWithdrawn, Actor: r.withdraw.By, Action: "withdrawn",
 		Set: Fields{ClosedAt: at(workflow.Now(ctx))}}); err != nil {
 		return err
 	}
@@ -434,7 +418,7 @@ func (r *request) withdrawn(ctx workflow.Context) error {
 }
 
 func (r *request) execute(ctx workflow.Context) error {
-	if err := r.step(ctx, Step{Status: StatusExecuting, Actor: "system", Action: "executing"}); err != nil {
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyExecuting, Actor: "system", Action: "executing"}); err != nil {
 		return err
 	}
 	execCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -446,14 +430,14 @@ func (r *request) execute(ctx workflow.Context) error {
 	if err := workflow.ExecuteActivity(execCtx, ExecuteActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &res); err != nil {
 		return fmt.Errorf("execute request: %w", err)
 	}
-	if err := r.step(ctx, Step{Status: StatusAnswered, Actor: "system", Action: "answered", Detail: strings.Join(res.Restricted, "; "),
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyAnswered, Actor: "system", Action: "answered", Detail: strings.Join(res.Restricted, "; "),
 		Set: Fields{Answer: res.Answer}}); err != nil {
 		return err
 	}
 	if err := r.notify(ctx, NoticeAnswer, ""); err != nil {
 		return err
 	}
-	return r.step(ctx, Step{Status: StatusClosed, Actor: "system", Action: "closed", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
+	return r.step(ctx, Step{Status: loomcast.PrivacyClosed, Actor: "system", Action: "closed", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
 }
 
 // remind sends staff reminders 7 and 2 days before the deadline and an
@@ -491,7 +475,7 @@ func (r *request) remind(ctx workflow.Context) {
 		sent[next.Kind+next.At.String()] = true
 		// While the requester owes an answer the clock stands still: the
 		// reminders come again for the deadline the answer sets.
-		if r.open() && r.state.Status != StatusClarifying {
+		if r.open() && r.state.Status != loomcast.PrivacyClarifying {
 			_ = r.notify(ctx, next.Kind, "")
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/privacy/calendar"
 )
 
@@ -103,7 +104,7 @@ func TestDeadlinesFromTheLegalCalendar(t *testing.T) {
 			require.Equal(t, 1, h.execs)
 			_, answered := h.notice(NoticeAnswer)
 			require.True(t, answered)
-			require.Equal(t, StatusClosed, h.steps[len(h.steps)-1].Status)
+			require.Equal(t, loomcast.PrivacyClosed, h.steps[len(h.steps)-1].Status)
 		})
 	}
 }
@@ -217,7 +218,7 @@ func TestRefusalAndWithdrawal(t *testing.T) {
 		h.env.ExecuteWorkflow(PrivacyRequest, Input{RequestID: "r1", Type: TypeErasure, Regime: calendar.GDPR, ReceivedAt: received})
 		require.NoError(t, h.env.GetWorkflowError())
 		require.Zero(t, h.execs)
-		require.Equal(t, StatusWithdrawn, h.steps[len(h.steps)-1].Status)
+		require.Equal(t, loomcast.PrivacyWithdrawn, h.steps[len(h.steps)-1].Status)
 	})
 }
 

@@ -1,4 +1,7 @@
-package expiry
+// Package temporalexec is the Temporal adapter that finds, stops and
+// deletes the workflow executions carrying a user's data (their search
+// attributes name the user), for erasure and the closed-account purge.
+package temporalexec
 
 import (
 	"context"
@@ -16,8 +19,8 @@ import (
 	"github.com/loomcast/loomcast/workflows"
 )
 
-// TemporalExecutions deletes executions through a Temporal client.
-type TemporalExecutions struct {
+// Executions deletes executions through a Temporal client.
+type Executions struct {
 	Client    client.Client
 	Namespace string
 	// KeepRunning is the workflow ID prefix of running executions never
@@ -26,7 +29,7 @@ type TemporalExecutions struct {
 	KeepRunning string
 }
 
-func (t TemporalExecutions) kept(e *workflowpb.WorkflowExecutionInfo) bool {
+func (t Executions) kept(e *workflowpb.WorkflowExecutionInfo) bool {
 	return t.KeepRunning != "" && e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING &&
 		strings.HasPrefix(e.GetExecution().GetWorkflowId(), t.KeepRunning)
 }
@@ -34,7 +37,7 @@ func (t TemporalExecutions) kept(e *workflowpb.WorkflowExecutionInfo) bool {
 // TerminateUserExecutions stops the user's running executions (but those
 // with keepPrefix, and KeepRunning), so that nothing writes their data
 // while it is being erased.
-func (t TemporalExecutions) TerminateUserExecutions(ctx context.Context, userID, keepPrefix string) (int, error) {
+func (t Executions) TerminateUserExecutions(ctx context.Context, userID, keepPrefix string) (int, error) {
 	query := fmt.Sprintf("%s = %q AND ExecutionStatus = 'Running'", workflows.UserIDKey.GetName(), userID)
 	resp, err := t.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000})
 	if err != nil {
@@ -58,7 +61,7 @@ func (t TemporalExecutions) TerminateUserExecutions(ctx context.Context, userID,
 // DeleteUserExecutions deletes every execution tagged with the user's ID,
 // running or closed, with its history. It returns how many it asked to
 // delete; deletion of one already gone succeeds.
-func (t TemporalExecutions) DeleteUserExecutions(ctx context.Context, userID string) (int, error) {
+func (t Executions) DeleteUserExecutions(ctx context.Context, userID string) (int, error) {
 	query := fmt.Sprintf("%s = %q", workflows.UserIDKey.GetName(), userID)
 	n := 0
 	var token []byte

@@ -1,0 +1,30 @@
+package privacy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/loomcast/loomcast/retention"
+)
+
+// Details are what a request names.
+type Details struct {
+	// Fields to rectify: display_name, timezone.
+	Fields map[string]string `json:"fields,omitempty"`
+	// Purposes to stop (objection, withdrawal, opt-out, limit).
+	Purposes []string `json:"purposes,omitempty"`
+}
+
+// ExportLinkValidity is how long an export's link works; the archive is
+// deleted by retention when it ends.
+var ExportLinkValidity = retention.Fixed(retention.PrivacyExports)
+
+// SignExportLink signs a request's export link until expires.
+func SignExportLink(key []byte, requestID string, expires time.Time) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(requestID + "|" + strconv.FormatInt(expires.Unix(), 10)))
+	return hex.EncodeToString(m.Sum(nil))
+}
