@@ -11,13 +11,11 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
-	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/webhooks"
 )
 
@@ -137,11 +135,6 @@ func (r *Relay) signal(ctx context.Context, openID, userID string, e models.Webh
 		}
 	}
 	_, err := r.Temporal.SignalWithStartWorkflow(ctx, webhooks.ReconcileWorkflowID(openID), webhooks.SignalEvent, d,
-		client.StartWorkflowOptions{
-			ID:                       webhooks.ReconcileWorkflowID(openID),
-			TaskQueue:                workflows.TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			TypedSearchAttributes:    workflows.SearchAttributes(userID, workflows.KindWebhookReconcile, openID),
-		}, webhooks.ReconcileTikTok, webhooks.ReconcileInput{OpenID: openID})
+		webhooks.ReconcileStartOptions(openID, userID), webhooks.ReconcileTikTok, webhooks.ReconcileInput{OpenID: openID})
 	return err
 }

@@ -183,7 +183,7 @@ func (s *Server) adminCancelPost(c *gin.Context) {
 	staff := currentPrincipal(c).User
 	err = s.cancelPost(ctx, p.ID, posting.CancelRequest{Reason: "cancelled by Loomcast support", By: "support:" + staff.ID})
 	if err != nil {
-		s.fail(c, s.updateError(err))
+		s.fail(c, err)
 		return
 	}
 	if p, err = s.store.PostByID(ctx, p.ID); err != nil {

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"golang.org/x/oauth2"
 
 	"github.com/loomcast/loomcast"
@@ -18,7 +16,6 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
-	"github.com/loomcast/loomcast/workflows"
 	wfchannels "github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
@@ -194,13 +191,8 @@ func (s *Server) exchangeChannel(ctx context.Context, platform, code, verifier s
 }
 
 func (s *Server) startTokenRefresh(ctx context.Context, ch models.Channel) error {
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       wfchannels.TokenRefreshWorkflowID(ch.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    workflows.SearchAttributes(ch.UserID, workflows.KindTokenRefresh, ch.ID),
-	}, wfchannels.TokenRefresh, wfchannels.RefreshInput{ChannelID: ch.ID, UserID: ch.UserID})
+	in := wfchannels.RefreshInput{ChannelID: ch.ID, UserID: ch.UserID}
+	_, err := s.temporal.ExecuteWorkflow(ctx, wfchannels.RefreshStartOptions(in), wfchannels.TokenRefresh, in)
 	return err
 }
 
@@ -288,7 +280,7 @@ func (s *Server) disconnectChannel(c *gin.Context) {
 	}
 	for _, id := range ids {
 		req := posting.CancelRequest{Reason: "the channel " + ch.DisplayName + " was disconnected", By: "user"}
-		if err := s.cancelPost(ctx, id, req); err != nil && !errors.Is(err, errAlreadyStarted) {
+		if err := s.cancelPost(ctx, id, req); err != nil && !publishingStarted(err) {
 			s.log(c).Error("cancel post of disconnected channel", slog.String("post_id", id), slog.String("error", err.Error()))
 		}
 	}

@@ -9,16 +9,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
-	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/accounts"
 )
 
@@ -187,14 +184,8 @@ func (s *Server) deleteMe(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	closedAt := s.now()
-	opts := client.StartWorkflowOptions{
-		ID:                       accounts.ClosureWorkflowID(p.User.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    workflows.SearchAttributes(p.User.ID, workflows.KindAccountClosure, p.User.ID),
-	}
-	_, err := s.temporal.ExecuteWorkflow(ctx, opts, accounts.AccountClosure, accounts.ClosureInput{UserID: p.User.ID, ClosedAt: closedAt})
+	in := accounts.ClosureInput{UserID: p.User.ID, ClosedAt: closedAt}
+	_, err := s.temporal.ExecuteWorkflow(ctx, accounts.ClosureStartOptions(in), accounts.AccountClosure, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "The account could not be closed right now; nothing was changed. Try again in a minute.", RetryAfter: 30})

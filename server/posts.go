@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -25,7 +24,6 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
-	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
 
@@ -276,13 +274,9 @@ func (s *Server) createPost(c *gin.Context) {
 }
 
 func (s *Server) startPublication(ctx context.Context, p models.Post) error {
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    posting.PublishWorkflowID(p.ID),
-		TaskQueue:             workflows.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: workflows.SearchAttributes(p.UserID, workflows.KindPost, p.ID),
-	}, posting.PublishPost, posting.PublishInput{PostID: p.ID, UserID: p.UserID, ChannelID: p.ChannelID, UploadID: p.UploadID,
-		Platform: p.Platform, ScheduledAt: p.ScheduledAt, Attempt: p.Attempt})
+	in := posting.PublishInput{PostID: p.ID, UserID: p.UserID, ChannelID: p.ChannelID, UploadID: p.UploadID,
+		Platform: p.Platform, ScheduledAt: p.ScheduledAt, Attempt: p.Attempt}
+	_, err := s.temporal.ExecuteWorkflow(ctx, posting.StartOptions(in), posting.PublishPost, in)
 	return err
 }
 
@@ -504,13 +498,13 @@ func (s *Server) patchPost(c *gin.Context) {
 			return
 		}
 		if err := s.updatePost(ctx, p.ID, posting.UpdateEdit, edit); err != nil {
-			s.fail(c, s.updateError(err))
+			s.fail(c, err)
 			return
 		}
 	}
 	if req.ScheduledAt != nil {
 		if err := s.updatePost(ctx, p.ID, posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: newTime, Timezone: tz}); err != nil {
-			s.fail(c, s.updateError(err))
+			s.fail(c, err)
 			return
 		}
 	}
@@ -534,7 +528,7 @@ func (s *Server) deletePost(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if err := s.cancelPost(ctx, p.ID, posting.CancelRequest{Reason: "cancelled by you", By: "user"}); err != nil {
-		s.fail(c, s.updateError(err))
+		s.fail(c, err)
 		return
 	}
 	p, err := s.store.UserPost(ctx, p.UserID, p.ID)
@@ -558,15 +552,17 @@ func notScheduled(p models.Post) error {
 	return errorf(CodeConflict, "Publishing has already started (the post is %s): it can no longer be changed or cancelled.", p.Status)
 }
 
-// errAlreadyStarted is returned when an Update comes too late.
-var errAlreadyStarted = errors.New("publishing has started")
+// errPostSettled answers an Update to a post whose process has finished.
+var errPostSettled = &Error{Code: CodeConflict, Message: refusals[posting.ErrTypePublishingStarted].message}
 
+// cancelPost cancels a scheduled post through its process.
 func (s *Server) cancelPost(ctx context.Context, postID string, req posting.CancelRequest) error {
 	return s.updatePost(ctx, postID, posting.UpdateCancel, req)
 }
 
-// updatePost sends an Update to the post's workflow and waits until it
-// has taken effect (or was refused).
+// updatePost sends an Update to the post's process and waits for its
+// outcome. Refusals come back as the contract's application errors, which
+// fail translates through the error table.
 func (s *Server) updatePost(ctx context.Context, postID, name string, arg any) error {
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   posting.PublishWorkflowID(postID),
@@ -574,47 +570,23 @@ func (s *Server) updatePost(ctx context.Context, postID, name string, arg any) e
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	if err != nil {
-		return classifyUpdateError(err)
-	}
-	var st posting.State
-	if err := h.Get(ctx, &st); err != nil {
-		return classifyUpdateError(err)
-	}
-	return nil
-}
-
-func classifyUpdateError(err error) error {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		switch appErr.Type() {
-		case posting.ErrTypePublishingStarted:
-			return fmt.Errorf("%w: %s", errAlreadyStarted, appErr.Message())
-		case posting.ErrTypeInvalid:
-			return errorf(CodeInvalid, "%s.", capitalize(appErr.Message()))
-		}
+	if err == nil {
+		var st posting.State
+		err = h.Get(ctx, &st)
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// The workflow has finished: the post is settled.
-		return fmt.Errorf("%w: the post is no longer scheduled", errAlreadyStarted)
+		return errPostSettled
 	}
 	return err
 }
 
-func (s *Server) updateError(err error) error {
-	if errors.Is(err, errAlreadyStarted) {
-		return errorf(CodeConflict, "Publishing has already started: the post can no longer be changed or cancelled.")
-	}
-	return err
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	return strings.ToUpper(string(r)) + s[n:]
+// publishingStarted says whether an Update was refused because the post
+// is no longer scheduled.
+func publishingStarted(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.Is(err, errPostSettled) || (errors.As(err, &appErr) && appErr.Type() == posting.ErrTypePublishingStarted)
 }
 
 // tiktokCapabilities reads a creator's live TikTok creator info.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -26,7 +25,6 @@ import (
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/privacy/calendar"
-	"github.com/loomcast/loomcast/workflows"
 	wfprivacy "github.com/loomcast/loomcast/workflows/privacy"
 )
 
@@ -253,12 +251,7 @@ func (s *Server) startPrivacyWorkflow(ctx context.Context, r models.PrivacyReque
 	}
 	in := wfprivacy.Input{RequestID: r.ID, UserID: r.UserID, Type: r.Type, Regime: calendar.Regime(r.Regime), ReceivedAt: r.ReceivedAt,
 		Verified: verified, NeedsReview: right.Review || repeated || held}
-	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    wfprivacy.WorkflowID(r.ID),
-		TaskQueue:             workflows.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: workflows.SearchAttributes(r.UserID, workflows.KindPrivacyRequest, r.ID),
-	}, wfprivacy.WorkflowName, in)
+	_, err = s.temporal.ExecuteWorkflow(ctx, wfprivacy.StartOptions(in), wfprivacy.PrivacyRequest, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil
@@ -527,13 +520,13 @@ func (s *Server) privacyUpdate(c *gin.Context, id, name string, arg any) {
 	if err == nil {
 		err = h.Get(ctx, nil)
 	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		s.fail(c, errorf(CodeConflict, "This request is finished."))
+		return
+	}
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			s.fail(c, errorf(CodeConflict, "This request is finished."))
-			return
-		}
-		s.fail(c, &Error{Code: CodeConflict, Message: updateMessage(err)})
+		s.fail(c, err)
 		return
 	}
 	r, err := s.store.PrivacyRequestByID(ctx, id)
@@ -542,14 +535,6 @@ func (s *Server) privacyUpdate(c *gin.Context, id, name string, arg any) {
 		return
 	}
 	c.JSON(http.StatusOK, s.toPrivacyView(r))
-}
-
-func updateMessage(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "not possible") {
-		return msg[strings.Index(msg, "not possible"):]
-	}
-	return msg
 }
 
 // downloadExport answers GET /v1/privacy/exports/{id}: the archive behind

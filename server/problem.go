@@ -1,15 +1,12 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/loomcast/loomcast/models"
 )
 
 // Code classifies an error for the API. Each code maps to one HTTP status
@@ -94,17 +91,13 @@ type Problem struct {
 	Errors    map[string]string `json:"errors,omitempty"`
 }
 
-// fail answers the request with the problem for err. Errors that are not an
-// *Error (or a known store error) are logged and shown as "internal error".
+// fail answers the request with the problem for err, translated by
+// toAPIError; unexpected errors are logged once and shown as "internal
+// error" with the request ID.
 func (s *Server) fail(c *gin.Context, err error) {
-	var apiErr *Error
-	switch {
-	case errors.As(err, &apiErr):
-	case errors.Is(err, models.ErrNotFound):
-		apiErr = errorf(CodeNotFound, "The requested resource does not exist.")
-	default:
+	apiErr, unexpected := toAPIError(err)
+	if unexpected {
 		s.log(c).Error("request failed", slog.String("error", err.Error()))
-		apiErr = errorf(CodeInternal, "Something went wrong on our side. Quote the request ID when contacting support.")
 	}
 	kind, ok := problems[apiErr.Code]
 	if !ok {

@@ -3,10 +3,8 @@
 package worker
 
 import (
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	accountsact "github.com/loomcast/loomcast/activities/accounts"
 	channelsact "github.com/loomcast/loomcast/activities/channels"
@@ -21,12 +19,6 @@ import (
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/workflows"
-	"github.com/loomcast/loomcast/workflows/accounts"
-	"github.com/loomcast/loomcast/workflows/channels"
-	"github.com/loomcast/loomcast/workflows/expiry"
-	"github.com/loomcast/loomcast/workflows/posting"
-	"github.com/loomcast/loomcast/workflows/privacy"
-	"github.com/loomcast/loomcast/workflows/webhooks"
 	"github.com/loomcast/loomcast/youtube"
 )
 
@@ -49,50 +41,16 @@ type Deps struct {
 	StaffEmail string
 }
 
-// Register adds every workflow and activity to r.
+// Register adds every capability's workflows and activities to r: one
+// line per capability.
 func Register(r sdkworker.Registry, d Deps) {
-	wf := func(fn any, name string) { r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name}) }
-	act := func(fn any, name string) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-
-	wf(accounts.AccountClosure, "AccountClosure")
-	acc := &accountsact.Activities{Store: d.Store}
-	act(acc.RecordAccountClosure, accounts.RecordAccountClosureActivity)
-	act(acc.PurgeAccount, accounts.PurgeAccountActivity)
-
-	wf(posting.PublishPost, "PublishPost")
-	wf(posting.PostMetadataExpiry, posting.MetadataExpiryWorkflow)
-	wf(posting.UploadExpiry, "UploadExpiry")
-	pub := &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube}
-	act(pub.ApplyPostChange, posting.ApplyPostChangeActivity)
-	act(pub.CheckBeforePublish, posting.CheckBeforePublishAct)
-	act(pub.InitTikTokPost, posting.InitTikTokPostActivity)
-	act(pub.UploadTikTokChunks, posting.UploadTikTokActivity)
-	act(pub.FetchTikTokStatus, posting.FetchTikTokStatusAct)
-	act(pub.UploadYouTubeVideo, posting.UploadYouTubeActivity)
-	act(pub.DeleteUpload, posting.DeleteUploadActivity)
-	act(pub.DeletePostMetadata, posting.DeletePostMetadataAct)
-
-	wf(webhooks.ReconcileTikTok, "ReconcileTikTok")
-	hooks := &webhooksact.Activities{Store: d.Store, Grants: d.Grants}
-	act(hooks.ApplyTikTokEvents, webhooks.ApplyEventsActivity)
-
-	wf(expiry.Expiry, expiry.WorkflowName)
-	exp := &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention}
-	act(exp.ArmRetention, expiry.ArmActivity)
-	act(exp.ExpireDue, expiry.ExpireActivity)
-	act(exp.ScheduleRetention, expiry.ScheduleActivity)
-
-	wf(privacy.PrivacyRequest, privacy.WorkflowName)
-	dsr := &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,
-		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail}
-	act(dsr.RecordPrivacyStep, privacy.RecordStepActivity)
-	act(dsr.NotifyPrivacy, privacy.NotifyActivity)
-	act(dsr.ExecutePrivacyRequest, privacy.ExecuteActivity)
-
-	wf(channels.TokenRefresh, "TokenRefresh")
-	ch := &channelsact.Activities{Grants: d.Grants}
-	act(ch.ChannelTokenState, channels.TokenStateActivity)
-	act(ch.RefreshChannelToken, channels.RefreshTokenActivity)
+	accountsact.Register(r, &accountsact.Activities{Store: d.Store})
+	postingact.Register(r, &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube})
+	webhooksact.Register(r, &webhooksact.Activities{Store: d.Store, Grants: d.Grants})
+	expiryact.Register(r, &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention})
+	privacyact.Register(r, &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,
+		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail})
+	channelsact.Register(r, &channelsact.Activities{Grants: d.Grants})
 }
 
 // New returns a worker on Loomcast's task queue with everything registered.

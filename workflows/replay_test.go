@@ -34,7 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"UploadExpiry":                 posting.UploadExpiry,
 		"TokenRefresh":                 channels.TokenRefresh,
 		"ReconcileTikTok":              webhooks.ReconcileTikTok,
-		expiry.WorkflowName:            expiry.Expiry,
+		expiry.WorkflowName:            expiry.RetentionExpiry,
 		privacy.WorkflowName:           privacy.PrivacyRequest,
 	} {
 		replayer.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})

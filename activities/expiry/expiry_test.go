@@ -80,7 +80,7 @@ func newFixture(t *testing.T, store *models.Store) *fixture {
 	f.sched = &scheduler.Scheduler{Store: store, Waker: f, Now: env.Now}
 	f.buckets = scheduler.NewBuckets(f.sched)
 	f.acts = &Activities{Store: store, Blob: b, Executions: f.execs, Scheduler: f.sched}
-	env.RegisterWorkflowWithOptions(wf.Expiry, workflow.RegisterOptions{Name: wf.WorkflowName})
+	env.RegisterWorkflowWithOptions(wf.RetentionExpiry, workflow.RegisterOptions{Name: wf.WorkflowName})
 	env.RegisterActivityWithOptions(f.acts.ArmRetention, activity.RegisterOptions{Name: wf.ArmActivity})
 	env.RegisterActivityWithOptions(f.acts.ExpireDue, activity.RegisterOptions{Name: wf.ExpireActivity})
 	return f
@@ -93,7 +93,7 @@ func (f *fixture) at(d time.Duration, fn func()) { f.env.RegisterDelayedCallback
 func (f *fixture) run(c retention.Category, d time.Duration) {
 	f.env.RegisterDelayedCallback(func() { f.env.CancelWorkflow() }, d)
 	f.running = true
-	f.env.ExecuteWorkflow(wf.Expiry, wf.Input{Category: c})
+	f.env.ExecuteWorkflow(wf.RetentionExpiry, wf.Input{Category: c})
 	err := f.env.GetWorkflowError()
 	var canceled *temporal.CanceledError
 	require.True(f.t, errors.As(err, &canceled), "the workflow runs until stopped: %v", err)

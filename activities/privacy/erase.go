@@ -71,7 +71,7 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 	}
 	if len(traces) > 0 {
 		return wf.ExecuteResult{}, temporal.NewApplicationError(
-			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(traces), strings.Join(traces[:min(5, len(traces))], "; ")), "ErasureIncomplete")
+			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(traces), strings.Join(traces[:min(5, len(traces))], "; ")), wf.ErrTypeErasureIncomplete)
 	}
 	kept := make([]string, 0, len(RestrictedRecords))
 	for _, rec := range RestrictedRecords {

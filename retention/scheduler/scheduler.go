@@ -11,12 +11,10 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
-	"github.com/loomcast/loomcast/workflows"
 	"github.com/loomcast/loomcast/workflows/expiry"
 )
 
@@ -33,11 +31,8 @@ type TemporalWaker struct {
 
 // Wake signals the category's workflow, starting it first if needed.
 func (w TemporalWaker) Wake(ctx context.Context, c retention.Category) error {
-	_, err := w.Client.SignalWithStartWorkflow(ctx, expiry.WorkflowID(c), expiry.SignalWake, nil, client.StartWorkflowOptions{
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    expiry.SearchAttributes(c),
-	}, expiry.WorkflowName, expiry.Input{Category: c})
+	_, err := w.Client.SignalWithStartWorkflow(ctx, expiry.WorkflowID(c), expiry.SignalWake, nil, expiry.StartOptions(c),
+		expiry.RetentionExpiry, expiry.Input{Category: c})
 	if err != nil {
 		return fmt.Errorf("wake retention %s: %w", c, err)
 	}

@@ -113,8 +113,8 @@ const (
 // cyclesPerRun bounds one run's history: each cycle is a few events.
 var cyclesPerRun = 500
 
-// Expiry is the retention process of one category.
-func Expiry(ctx workflow.Context, in Input) error {
+// RetentionExpiry is the retention process of one category.
+func RetentionExpiry(ctx workflow.Context, in Input) error {
 	state := State{Category: in.Category, Deleted: in.Deleted}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return state, nil }); err != nil {
 		return err
@@ -130,7 +130,7 @@ func Expiry(ctx workflow.Context, in Input) error {
 		if cycle >= cyclesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			// Wake signals carry nothing: the next run reads the due times
 			// from the database, so none left unread is lost.
-			return workflow.NewContinueAsNewError(ctx, Expiry, Input{Category: in.Category, Deleted: state.Deleted})
+			return workflow.NewContinueAsNewError(ctx, RetentionExpiry, Input{Category: in.Category, Deleted: state.Deleted})
 		}
 		var armed ArmResult
 		if err := workflow.ExecuteActivity(ctx, ArmActivity, ArmInput{Category: in.Category}).Get(ctx, &armed); err != nil {

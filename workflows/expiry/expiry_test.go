@@ -24,7 +24,7 @@ func TestContinuesAsNewWithBoundedHistory(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(Expiry, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterWorkflowWithOptions(RetentionExpiry, workflow.RegisterOptions{Name: WorkflowName})
 	arms, expires := 0, 0
 	env.RegisterActivityWithOptions(func(context.Context, ArmInput) (ArmResult, error) {
 		arms++
@@ -37,7 +37,7 @@ func TestContinuesAsNewWithBoundedHistory(t *testing.T) {
 		return ExpireResult{Deleted: 10, Batches: 1}, nil
 	}, activity.RegisterOptions{Name: ExpireActivity})
 
-	env.ExecuteWorkflow(Expiry, Input{Category: retention.Uploads, Deleted: 7})
+	env.ExecuteWorkflow(RetentionExpiry, Input{Category: retention.Uploads, Deleted: 7})
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(env.GetWorkflowError(), &can), "continues as new: %v", env.GetWorkflowError())
 	require.Equal(t, 5, arms)
@@ -52,7 +52,7 @@ func TestContinuesAsNewWithBoundedHistory(t *testing.T) {
 func TestOutlivesFailingActivities(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(Expiry, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterWorkflowWithOptions(RetentionExpiry, workflow.RegisterOptions{Name: WorkflowName})
 	calls := 0
 	env.RegisterActivityWithOptions(func(context.Context, ArmInput) (ArmResult, error) {
 		calls++
@@ -62,7 +62,7 @@ func TestOutlivesFailingActivities(t *testing.T) {
 		return ExpireResult{}, nil
 	}, activity.RegisterOptions{Name: ExpireActivity})
 	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Hour)
-	env.ExecuteWorkflow(Expiry, Input{Category: retention.Uploads})
+	env.ExecuteWorkflow(RetentionExpiry, Input{Category: retention.Uploads})
 	require.Error(t, env.GetWorkflowError())
 	require.Contains(t, env.GetWorkflowError().Error(), "canceled", "it ran until stopped")
 	require.Greater(t, calls, 10, "it kept trying")

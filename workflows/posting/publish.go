@@ -8,6 +8,7 @@ package posting
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -178,7 +179,11 @@ func PublishPost(ctx workflow.Context, in PublishInput) (PublishResult, error) {
 	if err := p.setup(ctx); err != nil {
 		return PublishResult{}, err
 	}
-	return p.run(ctx)
+	res, err := p.run(ctx)
+	if err == nil && workflow.GetVersion(ctx, HandlersFinishedVersion, workflow.DefaultVersion, 1) == 1 {
+		err = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	return res, err
 }
 
 type publisher struct {
@@ -187,7 +192,6 @@ type publisher struct {
 	status      string
 	changed     bool
 	cancelled   bool
-	inflight    int
 }
 
 func (p *publisher) setup(ctx workflow.Context) error {
@@ -198,7 +202,6 @@ func (p *publisher) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReschedule,
 		func(ctx workflow.Context, req RescheduleRequest) (State, error) {
-			defer p.track()()
 			fields := map[string]any{"scheduled_at": req.ScheduledAt.UTC()}
 			if req.Timezone != "" {
 				fields["timezone"] = req.Timezone
@@ -223,7 +226,6 @@ func (p *publisher) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEdit,
 		func(ctx workflow.Context, req EditRequest) (State, error) {
-			defer p.track()()
 			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID, Detail: "edited", Fields: editFields(req)}); err != nil {
 				return State{}, err
 			}
@@ -242,7 +244,6 @@ func (p *publisher) setup(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel,
 		func(ctx workflow.Context, req CancelRequest) (State, error) {
-			defer p.track()()
 			reason := req.Reason
 			if reason == "" {
 				reason = "cancelled"
@@ -257,13 +258,6 @@ func (p *publisher) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req CancelRequest) error {
 			return p.mustBeScheduled()
 		}})
-}
-
-// track counts an Update in flight, so publishing never starts while one
-// is still writing.
-func (p *publisher) track() func() {
-	p.inflight++
-	return func() { p.inflight-- }
 }
 
 func (p *publisher) mustBeScheduled() error {
@@ -313,6 +307,10 @@ func (p *publisher) run(ctx workflow.Context) (PublishResult, error) {
 	return p.finish(ctx, res)
 }
 
+// HandlersFinishedVersion is the change ID under which a process waits
+// for its Update and signal handlers to finish before it completes.
+const HandlersFinishedVersion = "await-handlers-finished"
+
 // waitForScheduledTime sleeps until the scheduled time, waking up when an
 // Update moves it or cancels the post.
 func (p *publisher) waitForScheduledTime(ctx workflow.Context) error {
@@ -327,7 +325,7 @@ func (p *publisher) waitForScheduledTime(ctx workflow.Context) error {
 		}
 		// Due. Let accepted Updates finish writing first; one of them may
 		// have moved the time or cancelled the post meanwhile.
-		if err := workflow.Await(ctx, func() bool { return p.inflight == 0 }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return err
 		}
 		if p.cancelled || p.scheduledAt.After(workflow.Now(ctx)) {
@@ -440,18 +438,29 @@ func (p *publisher) publishYouTube(ctx workflow.Context) PublishResult {
 	return PublishResult{Status: loomcast.PostPublished, PlatformPostID: v.VideoID}
 }
 
-// failed turns an activity failure into the reason shown to the user.
+// failed turns an activity failure into the reason shown to the user:
+// the platform's own reason for the failures the activities raise on
+// purpose, and a plain sentence for anything else (its text, a network
+// error's for instance, stays in the history for support).
 func failed(err error) PublishResult {
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
+	if errors.As(err, &appErr) && slices.Contains(userFacingErrTypes, appErr.Type()) {
 		return PublishResult{Status: loomcast.PostFailed, FailureReason: appErr.Message()}
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {
 		return PublishResult{Status: loomcast.PostFailed, FailureReason: "the platform did not answer in time; try again later"}
 	}
-	return PublishResult{Status: loomcast.PostFailed, FailureReason: "publishing failed after several attempts: " + err.Error()}
+	return PublishResult{Status: loomcast.PostFailed, FailureReason: FailedAfterRetries}
 }
+
+// FailedAfterRetries is the reason a post shows when publishing failed for
+// a reason that is not the platform's verdict.
+const FailedAfterRetries = "publishing failed after several attempts; support can see why"
+
+// userFacingErrTypes are the failures whose message is written for the
+// user (the platform's reason, or what to do next).
+var userFacingErrTypes = []string{ErrTypePlatformRejected, ErrTypeChannelUnusable, ErrTypeOutcomeUnknown, ErrTypeInvalid}
 
 // finish records the outcome, deletes the upload once the post is
 // published, and starts the metadata's retention clock.

@@ -161,8 +161,26 @@ type State struct {
 	Extended bool
 }
 
-// ErrNotNow refuses an Update that does not fit the request's state.
-var ErrNotNow = errors.New("not possible in this state")
+// Application error types of the request's Update validators; the API
+// maps them in its error table.
+const (
+	// ErrTypeNotNow refuses an Update that does not fit the request's
+	// state (the API answers 409).
+	ErrTypeNotNow = "PrivacyNotNow"
+	// ErrTypeInvalid refuses an Update for bad input (the API answers 400).
+	ErrTypeInvalid = "PrivacyInvalid"
+	// ErrTypeErasureIncomplete fails an erasure whose completeness scan
+	// still finds the person's data; the activity retries it.
+	ErrTypeErasureIncomplete = "ErasureIncomplete"
+)
+
+// notNow refuses an Update that does not fit the request's state.
+func notNow(format string, args ...any) error {
+	return temporal.NewApplicationError("not possible in this state: "+fmt.Sprintf(format, args...), ErrTypeNotNow)
+}
+
+// invalid refuses an Update for bad input.
+func invalid(msg string) error { return temporal.NewApplicationError(msg, ErrTypeInvalid) }
 
 // PromisedDays is what the policy promises on top of the law: "We will
 // respond to your request within 30 days" (000 section 7.9, the GDPR
@@ -205,8 +223,20 @@ func PrivacyRequest(ctx workflow.Context, in Input) error {
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute},
 	})
-	return r.run(ctx)
+	if err := r.run(ctx); err != nil {
+		return err
+	}
+	// An Update accepted just before the end (a clarification, an
+	// extension) finishes its activities before the process completes.
+	if workflow.GetVersion(ctx, HandlersFinishedVersion, workflow.DefaultVersion, 1) == 1 {
+		return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	return nil
 }
+
+// HandlersFinishedVersion is the change ID under which the process waits
+// for its Update handlers to finish before it completes.
+const HandlersFinishedVersion = "await-handlers-finished"
 
 func (r *request) handlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return r.state, nil }); err != nil {
@@ -217,10 +247,10 @@ func (r *request) handlers(ctx workflow.Context) error {
 		return nil
 	}, workflow.UpdateHandlerOptions{Validator: func(d ReviewDecision) error {
 		if r.state.Status != loomcast.PrivacyInReview || r.review != nil {
-			return fmt.Errorf("%w: the request is %s, not waiting for review", ErrNotNow, r.state.Status)
+			return notNow("the request is %s, not waiting for review", r.state.Status)
 		}
 		if !d.Approve && strings.TrimSpace(d.Reason) == "" {
-			return errors.New("a refusal needs its reasons: they are sent to the requester")
+			return invalid("a refusal needs its reasons: they are sent to the requester")
 		}
 		return nil
 	}})
@@ -229,10 +259,12 @@ func (r *request) handlers(ctx workflow.Context) error {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend, r.extend, workflow.UpdateHandlerOptions{Validator: func(e ExtendRequest) error {
 		if !r.open() || r.state.Deadline == nil {
-			return fmt.Errorf("%w: the request is %s", ErrNotNow, r.state.Status)
+			return notNow("the request is %s", r.state.Status)
 		}
-		if _, err := r.clock.Extend(e.Reason, workflow.Now(ctx)); err != nil {
-			return err
+		if _, err := r.clock.Extend(e.Reason, workflow.Now(ctx)); errors.Is(err, calendar.ErrNoReason) {
+			return invalid(err.Error())
+		} else if err != nil {
+			return notNow("%s", err.Error())
 		}
 		return nil
 	}})
@@ -241,10 +273,10 @@ func (r *request) handlers(ctx workflow.Context) error {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateClarify, r.clarify, workflow.UpdateHandlerOptions{Validator: func(q ClarifyRequest) error {
 		if r.state.Status != loomcast.PrivacyInReview || r.review != nil {
-			return fmt.Errorf("%w: the request is %s; clarification is asked during review", ErrNotNow, r.state.Status)
+			return notNow("the request is %s; clarification is asked during review", r.state.Status)
 		}
 		if strings.TrimSpace(q.Question) == "" {
-			return errors.New("say what the requester must clarify: the question is sent to them")
+			return invalid("say what the requester must clarify: the question is sent to them")
 		}
 		return nil
 	}})
@@ -253,10 +285,10 @@ func (r *request) handlers(ctx workflow.Context) error {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateClarified, r.clarified, workflow.UpdateHandlerOptions{Validator: func(a Clarification) error {
 		if r.state.Status != loomcast.PrivacyClarifying {
-			return fmt.Errorf("%w: no question is waiting for an answer", ErrNotNow)
+			return notNow("no question is waiting for an answer")
 		}
 		if strings.TrimSpace(a.Answer) == "" {
-			return errors.New("the answer is empty")
+			return invalid("the answer is empty")
 		}
 		return nil
 	}})
@@ -268,7 +300,7 @@ func (r *request) handlers(ctx workflow.Context) error {
 		return nil
 	}, workflow.UpdateHandlerOptions{Validator: func(WithdrawRequest) error {
 		if r.state.Status == loomcast.PrivacyExecuting || !r.open() || r.withdraw != nil {
-			return fmt.Errorf("%w: the request is %s and can no longer be withdrawn", ErrNotNow, r.state.Status)
+			return notNow("the request is %s and can no longer be withdrawn", r.state.Status)
 		}
 		return nil
 	}})

@@ -1,0 +1,16 @@
+package privacy
+
+import (
+	"go.temporal.io/sdk/worker"
+
+	wf "github.com/loomcast/loomcast/workflows/privacy"
+)
+
+// Register adds the capability's workflows and activities to r, each under
+// its Go name: a workflow under its function's name, an activity under its
+// method's name on Activities. Rename a registered Go identifier only with
+// its old name kept, or recorded histories stop replaying.
+func Register(r worker.Registry, a *Activities) {
+	r.RegisterWorkflow(wf.PrivacyRequest)
+	r.RegisterActivity(a)
+}
