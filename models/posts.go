@@ -154,9 +154,67 @@ func (s *Store) UserPosts(ctx context.Context, userID string, f PostFilter) ([]P
 type PostChange struct {
 	Status string
 	Detail string
-	// Fields are extra columns to set (caption, scheduled_at, publish_id...).
-	Fields map[string]any
+	// Set are the columns to set besides the status.
+	Set PostFields
 }
+
+// PostFields are the columns of a post that a change sets; nil ones are
+// left as they are, and a pointer to a zero value clears a column.
+type PostFields struct {
+	Caption        *string
+	Privacy        *string
+	AllowComment   *bool
+	AllowDuet      *bool
+	AllowStitch    *bool
+	ScheduledAt    *time.Time
+	Timezone       *string
+	Attempt        *int
+	PublishID      *string
+	UploadSession  *string
+	PlatformPostID *string
+	PublicURL      *string
+	PublicState    *string
+	FailureReason  *string
+	PublishedAt    *time.Time
+}
+
+// columns are the fields as GORM column updates.
+func (f PostFields) columns() map[string]any {
+	out := map[string]any{}
+	set := func(col string, ok bool, v any) {
+		if ok {
+			out[col] = v
+		}
+	}
+	set("caption", f.Caption != nil, deref(f.Caption))
+	set("privacy", f.Privacy != nil, deref(f.Privacy))
+	set("allow_comment", f.AllowComment != nil, deref(f.AllowComment))
+	set("allow_duet", f.AllowDuet != nil, deref(f.AllowDuet))
+	set("allow_stitch", f.AllowStitch != nil, deref(f.AllowStitch))
+	set("scheduled_at", f.ScheduledAt != nil, deref(f.ScheduledAt).UTC())
+	set("timezone", f.Timezone != nil, deref(f.Timezone))
+	set("attempt", f.Attempt != nil, deref(f.Attempt))
+	set("publish_id", f.PublishID != nil, deref(f.PublishID))
+	set("upload_session", f.UploadSession != nil, deref(f.UploadSession))
+	set("platform_post_id", f.PlatformPostID != nil, deref(f.PlatformPostID))
+	set("public_url", f.PublicURL != nil, deref(f.PublicURL))
+	set("public_state", f.PublicState != nil, deref(f.PublicState))
+	set("failure_reason", f.FailureReason != nil, deref(f.FailureReason))
+	set("published_at", f.PublishedAt != nil, deref(f.PublishedAt).UTC())
+	return out
+}
+
+// deref is the value behind p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// Ptr returns a pointer to v, for PostFields and similar change structs.
+func Ptr[T any](v T) *T { return &v }
 
 // ApplyPostChange writes the change and, when the status changes or a
 // detail is given, appends to the history. Applying the same change twice
@@ -169,10 +227,8 @@ func (s *Store) ApplyPostChange(ctx context.Context, id string, ch PostChange) (
 			return fmt.Errorf("post %s: %w", id, translate(err))
 		}
 		now := s.now()
-		fields := map[string]any{"updated_at": now}
-		for k, v := range ch.Fields {
-			fields[k] = v
-		}
+		fields := ch.Set.columns()
+		fields["updated_at"] = now
 		status := p.Status
 		if ch.Status != "" {
 			fields["status"] = ch.Status

@@ -47,7 +47,7 @@ func TestPosts(t *testing.T) {
 
 		t.Run("times survive the round trip", func(t *testing.T) {
 			at := time.Date(2026, 12, 24, 18, 30, 15, 0, time.UTC)
-			got, err := store.ApplyPostChange(ctx, p.ID, models.PostChange{Fields: map[string]any{"scheduled_at": at}})
+			got, err := store.ApplyPostChange(ctx, p.ID, models.PostChange{Set: models.PostFields{ScheduledAt: &at}})
 			require.NoError(t, err)
 			require.True(t, got.ScheduledAt.Equal(at), "got %s", got.ScheduledAt)
 		})

@@ -122,12 +122,69 @@ func (s *Store) OpenPrivacyRequests(ctx context.Context) ([]PrivacyRequest, erro
 	return out, nil
 }
 
-// UpdatePrivacyRequest sets fields of a request.
-func (s *Store) UpdatePrivacyRequest(ctx context.Context, id string, fields map[string]any) error {
-	for k, v := range fields {
-		if t, ok := v.(time.Time); ok {
-			fields[k] = t.UTC()
+// PrivacyFields are the columns of a request that a change sets; nil ones
+// are left as they are, and a pointer to a zero value clears a column.
+type PrivacyFields struct {
+	UserID          *string
+	Status          *string
+	Details         *string
+	VerifiedAt      *time.Time
+	DeadlineAt      *time.Time
+	ExtendedAt      *time.Time
+	ExtensionReason *string
+	ClosedAt        *time.Time
+	Answer          *string
+	ProgressDone    *int
+	ProgressTotal   *int
+	ExportKey       *string
+	ExportExpiresAt *time.Time
+	CodeHash        *string
+	CodeExpiresAt   *time.Time
+	CodeAttempts    *int
+}
+
+// columns are the fields as GORM column updates, times in UTC.
+func (f PrivacyFields) columns() map[string]any {
+	out := map[string]any{}
+	str := func(col string, p *string) {
+		if p != nil {
+			out[col] = *p
 		}
+	}
+	num := func(col string, p *int) {
+		if p != nil {
+			out[col] = *p
+		}
+	}
+	tm := func(col string, p *time.Time) {
+		if p != nil {
+			out[col] = p.UTC()
+		}
+	}
+	str("user_id", f.UserID)
+	str("status", f.Status)
+	str("details", f.Details)
+	tm("verified_at", f.VerifiedAt)
+	tm("deadline_at", f.DeadlineAt)
+	tm("extended_at", f.ExtendedAt)
+	str("extension_reason", f.ExtensionReason)
+	tm("closed_at", f.ClosedAt)
+	str("answer", f.Answer)
+	num("progress_done", f.ProgressDone)
+	num("progress_total", f.ProgressTotal)
+	str("export_key", f.ExportKey)
+	tm("export_expires_at", f.ExportExpiresAt)
+	str("code_hash", f.CodeHash)
+	tm("code_expires_at", f.CodeExpiresAt)
+	num("code_attempts", f.CodeAttempts)
+	return out
+}
+
+// UpdatePrivacyRequest sets fields of a request.
+func (s *Store) UpdatePrivacyRequest(ctx context.Context, id string, set PrivacyFields) error {
+	fields := set.columns()
+	if len(fields) == 0 {
+		return nil
 	}
 	res := s.db.WithContext(ctx).Model(&PrivacyRequest{}).Where("id = ?", id).Updates(fields)
 	if res.Error != nil {

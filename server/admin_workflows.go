@@ -210,8 +210,8 @@ func (s *Server) adminRetryPost(c *gin.Context) {
 	p, err = s.store.ApplyPostChange(ctx, p.ID, models.PostChange{
 		Status: loomcast.PostScheduled,
 		Detail: fmt.Sprintf("attempt %d started by Loomcast support", p.Attempt+1),
-		Fields: map[string]any{"attempt": p.Attempt + 1, "scheduled_at": now, "publish_id": "", "upload_session": "",
-			"platform_post_id": "", "failure_reason": ""},
+		Set: models.PostFields{Attempt: models.Ptr(p.Attempt + 1), ScheduledAt: &now, PublishID: models.Ptr(""),
+			UploadSession: models.Ptr(""), PlatformPostID: models.Ptr(""), FailureReason: models.Ptr("")},
 	})
 	if err != nil {
 		s.fail(c, err)
@@ -220,7 +220,7 @@ func (s *Server) adminRetryPost(c *gin.Context) {
 	if err := s.startPublication(context.WithoutCancel(ctx), p); err != nil {
 		// Put the post back as it was, so it can be retried again.
 		_, _ = s.store.ApplyPostChange(context.WithoutCancel(ctx), p.ID, models.PostChange{Status: loomcast.PostFailed,
-			Detail: "the retry could not start", Fields: map[string]any{"failure_reason": "the retry could not start; try again"}})
+			Detail: "the retry could not start", Set: models.PostFields{FailureReason: models.Ptr("the retry could not start; try again")}})
 		s.log(c).Error("restart post workflow", "post_id", p.ID, "error", err.Error())
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "The retry could not start; the post is still failed. Try again in a minute.", RetryAfter: 30})
 		return

@@ -221,7 +221,7 @@ func (s *Server) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest, ri
 	}
 	if !joined {
 		if err := s.startPrivacyWorkflow(ctx, *r, right, verified); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": loomcast.PrivacyClosed, "answer": "could not be started"})
+			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
 			s.log(c).Error("start privacy request", "request_id", r.ID, "error", err.Error())
 			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; nothing was recorded. Try again in a minute.", RetryAfter: 30})
 			return
@@ -302,7 +302,7 @@ func (s *Server) createPublicPrivacyRequest(c *gin.Context) {
 	}
 	if !joined {
 		if err := s.startPrivacyWorkflow(ctx, *r, right, false); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": loomcast.PrivacyClosed, "answer": "could not be started"})
+			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
 			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; try again in a minute.", RetryAfter: 30})
 			return
 		}
@@ -347,7 +347,7 @@ func (s *Server) sendPrivacyCode(ctx context.Context, r models.PrivacyRequest) e
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	expires := s.now().Add(codeLifetime)
-	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"code_hash": s.codeHash(r.ID, code), "code_expires_at": expires, "code_attempts": 0}); err != nil {
+	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{CodeHash: models.Ptr(s.codeHash(r.ID, code)), CodeExpiresAt: &expires, CodeAttempts: models.Ptr(0)}); err != nil {
 		return err
 	}
 	return s.mail.Send(ctx, mail.Message{To: r.Email, Kind: "verification_code", RequestID: r.ID,
@@ -414,9 +414,9 @@ func (s *Server) verifyPrivacyCode(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The code is wrong; %d attempt(s) left.", left), Fields: map[string]string{"code": "is wrong"}})
 		return
 	}
-	fields := map[string]any{"code_hash": "", "status": loomcast.PrivacyReceived}
+	fields := models.PrivacyFields{CodeHash: models.Ptr(""), Status: models.Ptr(loomcast.PrivacyReceived)}
 	if u, err := s.store.UserByEmail(ctx, r.Email); err == nil {
-		fields["user_id"] = u.ID
+		fields.UserID = &u.ID
 	}
 	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, fields); err != nil {
 		s.fail(c, err)
@@ -424,7 +424,7 @@ func (s *Server) verifyPrivacyCode(c *gin.Context) {
 	}
 	if err := s.temporal.SignalWorkflow(ctx, wfprivacy.WorkflowID(r.ID), "", wfprivacy.SignalVerified, s.now()); err != nil {
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "Your code was right but the request could not move on; send it again in a minute.", RetryAfter: 30})
-		_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, map[string]any{"status": loomcast.PrivacyVerifying})
+		_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyVerifying)})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": loomcast.PrivacyReceived,

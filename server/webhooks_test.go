@@ -159,10 +159,10 @@ func TestWebhookReconciliation(t *testing.T) {
 	t.Run("an event for an unknown publish id waits for its post", func(t *testing.T) {
 		other := publishedTikTokPost(t, env, c, channel)
 		env.TikTok.WaitWebhooks()
-		_, err := env.Store.ApplyPostChange(ctx, other.ID, models.PostChange{Fields: map[string]any{"publish_id": "p_later"}})
+		_, err := env.Store.ApplyPostChange(ctx, other.ID, models.PostChange{Set: models.PostFields{PublishID: models.Ptr("p_later")}})
 		require.NoError(t, err)
 		// Pretend the post has not recorded its publish ID yet.
-		_, err = env.Store.ApplyPostChange(ctx, other.ID, models.PostChange{Fields: map[string]any{"publish_id": ""}})
+		_, err = env.Store.ApplyPostChange(ctx, other.ID, models.PostChange{Set: models.PostFields{PublishID: models.Ptr("")}})
 		require.NoError(t, err)
 		_, err = env.TikTok.Send("post.publish.inbox_delivered", openID, map[string]string{"publish_id": "p_later"})
 		require.NoError(t, err)
@@ -172,7 +172,7 @@ func TestWebhookReconciliation(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond)
 
 		// The post records it, and its workflow tells the reconciliation.
-		_, err = env.Store.ApplyPostChange(ctx, other.ID, models.PostChange{Fields: map[string]any{"publish_id": "p_later"}})
+		_, err = env.Store.ApplyPostChange(ctx, other.ID, models.PostChange{Set: models.PostFields{PublishID: models.Ptr("p_later")}})
 		require.NoError(t, err)
 		require.NoError(t, env.Temporal.SignalWorkflow(ctx, webhooks.ReconcileWorkflowID(openID), "", webhooks.SignalPostKnown, "p_later"))
 		require.Eventually(t, func() bool {
@@ -225,7 +225,7 @@ func TestOutOfOrderEvents(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status)
 	var p postJSON
 	r.JSON(t, &p)
-	_, err := env.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Status: loomcast.PostProcessing, Fields: map[string]any{"publish_id": "p_ooo"}})
+	_, err := env.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Status: loomcast.PostProcessing, Set: models.PostFields{PublishID: models.Ptr("p_ooo")}})
 	require.NoError(t, err)
 
 	_, err = env.TikTok.Send("post.publish.publicly_available", openID, map[string]string{"publish_id": "p_ooo", "post_id": "7311111111111111111"})

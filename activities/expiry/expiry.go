@@ -275,7 +275,7 @@ func deleteExport(ctx context.Context, a *Activities, it models.RetentionItem, _
 	if err := a.Blob.Delete(ctx, r.ExportKey); err != nil {
 		return fmt.Errorf("delete export: %w", err)
 	}
-	return a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"export_key": ""})
+	return a.Store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{ExportKey: models.Ptr("")})
 }
 
 // bucket deletes every row of the category's table older than the bucket's

@@ -52,21 +52,17 @@ func rejected(format string, args ...any) error {
 
 // timeFields are the columns a workflow sends as times (JSON turns them
 // into strings on the way).
-var timeFields = []string{"scheduled_at", "published_at"}
-
 // ApplyPostChange records a change in the read model.
 func (a *Activities) ApplyPostChange(ctx context.Context, in wf.ApplyChangeInput) error {
-	for _, f := range timeFields {
-		if s, ok := in.Fields[f].(string); ok {
-			t, err := time.Parse(time.RFC3339Nano, s)
-			if err != nil {
-				return temporal.NewNonRetryableApplicationError("bad time in field "+f, wf.ErrTypeInvalid, err)
-			}
-			in.Fields[f] = t.UTC()
-		}
-	}
-	_, err := a.Store.ApplyPostChange(ctx, in.PostID, models.PostChange{Status: in.Status, Detail: in.Detail, Fields: in.Fields})
+	_, err := a.Store.ApplyPostChange(ctx, in.PostID, models.PostChange{Status: in.Status, Detail: in.Detail, Set: toDBPostFields(in.Fields)})
 	return err
+}
+
+// toDBPostFields converts the contract's post fields to the store's.
+func toDBPostFields(f wf.PostFields) models.PostFields {
+	return models.PostFields{Caption: f.Caption, Privacy: f.Privacy, AllowComment: f.AllowComment, AllowDuet: f.AllowDuet,
+		AllowStitch: f.AllowStitch, ScheduledAt: f.ScheduledAt, Timezone: f.Timezone, PlatformPostID: f.PlatformPostID,
+		FailureReason: f.FailureReason, PublishedAt: f.PublishedAt}
 }
 
 // CheckBeforePublish checks, just before publishing, that the channel can
@@ -257,13 +253,13 @@ func (a *Activities) saveSession(ctx context.Context, postID string, s tiktokSes
 			return err
 		}
 	}
-	fields := map[string]any{"upload_session": string(b)}
+	fields := models.PostFields{UploadSession: models.Ptr(string(b))}
 	detail := ""
 	if publishID != nil {
-		fields["publish_id"] = *publishID
+		fields.PublishID = publishID
 		detail = "TikTok publish ID " + *publishID
 	}
-	_, err := a.Store.ApplyPostChange(ctx, postID, models.PostChange{Detail: detail, Fields: fields})
+	_, err := a.Store.ApplyPostChange(ctx, postID, models.PostChange{Detail: detail, Set: fields})
 	return err
 }
 
@@ -396,7 +392,7 @@ func (a *Activities) UploadYouTubeVideo(ctx context.Context, in wf.PostInput) (w
 		return wf.PublishedVideo{}, a.platformError(err)
 	}
 	// Keep the ID at once: a retry after this point must not upload again.
-	if _, err := a.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Fields: map[string]any{"platform_post_id": id}}); err != nil {
+	if _, err := a.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Set: models.PostFields{PlatformPostID: &id}}); err != nil {
 		return wf.PublishedVideo{}, err
 	}
 	return wf.PublishedVideo{VideoID: id}, nil

@@ -163,7 +163,7 @@ func (a *Activities) identifiers(ctx context.Context, r models.PrivacyRequest) (
 	if err != nil {
 		return scan.Identifiers{}, err
 	}
-	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"details": string(b)}); err != nil {
+	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{Details: models.Ptr(string(b))}); err != nil {
 		return scan.Identifiers{}, err
 	}
 	return ids, nil

@@ -59,26 +59,8 @@ func (a *Activities) now() time.Time {
 // RecordPrivacyStep sets the request's status and fields and appends the
 // step to its audit log.
 func (a *Activities) RecordPrivacyStep(ctx context.Context, s wf.Step) error {
-	fields := map[string]any{}
-	for k, v := range map[string]*time.Time{"deadline_at": s.Set.DeadlineAt, "verified_at": s.Set.VerifiedAt,
-		"extended_at": s.Set.ExtendedAt, "closed_at": s.Set.ClosedAt} {
-		if v != nil {
-			fields[k] = v.UTC()
-		}
-	}
-	if s.Set.ExtensionReason != "" {
-		fields["extension_reason"] = s.Set.ExtensionReason
-	}
-	if s.Set.Answer != "" {
-		fields["answer"] = s.Set.Answer
-	}
-	if s.Status != "" {
-		fields["status"] = s.Status
-	}
-	if len(fields) > 0 {
-		if err := a.Store.UpdatePrivacyRequest(ctx, s.RequestID, fields); err != nil {
-			return err
-		}
+	if err := a.Store.UpdatePrivacyRequest(ctx, s.RequestID, toDBPrivacyFields(s)); err != nil {
+		return err
 	}
 	info := activity.GetInfo(ctx)
 	// The audit ID is the activity's, so a retried step is written once.
@@ -88,6 +70,19 @@ func (a *Activities) RecordPrivacyStep(ctx context.Context, s wf.Step) error {
 		return nil
 	}
 	return err
+}
+
+// toDBPrivacyFields converts a step's fields to the store's; empty ones are
+// left alone.
+func toDBPrivacyFields(s wf.Step) models.PrivacyFields {
+	nonEmpty := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	return models.PrivacyFields{Status: nonEmpty(s.Status), DeadlineAt: s.Set.DeadlineAt, VerifiedAt: s.Set.VerifiedAt,
+		ExtendedAt: s.Set.ExtendedAt, ClosedAt: s.Set.ClosedAt, ExtensionReason: nonEmpty(s.Set.ExtensionReason), Answer: nonEmpty(s.Set.Answer)}
 }
 
 // NotifyPrivacy sends one notice: to the requester, or for reminders and
@@ -234,7 +229,7 @@ func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.Ex
 	pr, pw := io.Pipe()
 	progress := func(done, total int) {
 		activity.RecordHeartbeat(ctx, done)
-		_ = a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"progress_done": done, "progress_total": total})
+		_ = a.Store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{ProgressDone: &done, ProgressTotal: &total})
 	}
 	go func() {
 		_, err := export.Build(ctx, a.Store, a.Blob, r.UserID, pw, progress)
@@ -249,7 +244,7 @@ func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.Ex
 	if err := a.Retention.Schedule(ctx, scheduler.Item{Category: retention.PrivacyExports, ObjectID: r.ID, UserID: r.UserID, Start: created}); err != nil {
 		return wf.ExecuteResult{}, err
 	}
-	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"export_key": key, "export_expires_at": expires}); err != nil {
+	if err := a.Store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{ExportKey: &key, ExportExpiresAt: &expires}); err != nil {
 		return wf.ExecuteResult{}, err
 	}
 	// The link is a credential: it goes only into the mail (NotifyPrivacy

@@ -101,25 +101,25 @@ func postChange(event string, c tiktok.PostEventContent, p models.Post, now time
 		if settled {
 			return nil, "post already " + p.Status
 		}
-		fields := map[string]any{"failure_reason": ""}
+		fields := models.PostFields{FailureReason: models.Ptr("")}
 		if p.PublishedAt == nil {
-			fields["published_at"] = now
+			fields.PublishedAt = &now
 		}
-		return &models.PostChange{Status: loomcast.PostPublished, Detail: "TikTok confirmed the post", Fields: fields}, "post published"
+		return &models.PostChange{Status: loomcast.PostPublished, Detail: "TikTok confirmed the post", Set: fields}, "post published"
 	case "post.publish.failed":
 		if settled || p.Status == loomcast.PostFailed {
 			return nil, "post already " + p.Status
 		}
 		reason := "TikTok could not publish the video: " + c.Reason
-		return &models.PostChange{Status: loomcast.PostFailed, Detail: reason, Fields: map[string]any{"failure_reason": reason}}, "post failed"
+		return &models.PostChange{Status: loomcast.PostFailed, Detail: reason, Set: models.PostFields{FailureReason: &reason}}, "post failed"
 	case "post.publish.publicly_available":
-		fields := map[string]any{"public_state": "public"}
+		fields := models.PostFields{PublicState: models.Ptr("public")}
 		if c.PostID != "" {
-			fields["platform_post_id"] = c.PostID
+			fields.PlatformPostID = &c.PostID
 		}
-		return &models.PostChange{Detail: "public on TikTok as " + c.PostID, Fields: fields}, "post public"
+		return &models.PostChange{Detail: "public on TikTok as " + c.PostID, Set: fields}, "post public"
 	case "post.publish.no_longer_publicaly_available":
-		return &models.PostChange{Detail: "TikTok no longer shows the post publicly", Fields: map[string]any{"public_state": "removed"}}, "post removed from public view"
+		return &models.PostChange{Detail: "TikTok no longer shows the post publicly", Set: models.PostFields{PublicState: models.Ptr("removed")}}, "post removed from public view"
 	case "post.publish.inbox_delivered":
 		return &models.PostChange{Detail: "delivered to the creator's TikTok inbox"}, "post delivered to inbox"
 	}

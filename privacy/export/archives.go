@@ -26,7 +26,7 @@ func DeleteArchives(ctx context.Context, store *models.Store, blobs blob.Store, 
 		if err := blobs.Delete(ctx, r.ExportKey); err != nil {
 			return fmt.Errorf("delete archive of %s: %w", r.ID, err)
 		}
-		if err := store.UpdatePrivacyRequest(ctx, r.ID, map[string]any{"export_key": ""}); err != nil {
+		if err := store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{ExportKey: models.Ptr("")}); err != nil {
 			return err
 		}
 	}

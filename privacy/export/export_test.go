@@ -70,7 +70,7 @@ func seed(t *testing.T, ctx context.Context, store *models.Store, blobs blob.Sto
 			Caption: fmt.Sprintf("post %d by %s <3 & more", i, name), Privacy: "SELF_ONLY", ScheduledAt: now, Status: loomcast.PostScheduled}
 		require.NoError(t, store.CreatePost(ctx, &post))
 		_, err := store.ApplyPostChange(ctx, post.ID, models.PostChange{Status: loomcast.PostPublishing,
-			Fields: map[string]any{"upload_session": `{"state":"initialized","upload_url":"` + uploadURL + `"}`}})
+			Set: models.PostFields{UploadSession: models.Ptr(`{"state":"initialized","upload_url":"` + uploadURL + `"}`)}})
 		require.NoError(t, err)
 		_, err = store.ApplyPostChange(ctx, post.ID, models.PostChange{Status: loomcast.PostPublished, Detail: "done"})
 		require.NoError(t, err)

@@ -2,6 +2,7 @@ package posting_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -40,7 +41,16 @@ func (r *recorder) apply(_ context.Context, in posting.ApplyChangeInput) error {
 	if in.Detail != "" {
 		r.details = append(r.details, in.Detail)
 	}
-	for k, v := range in.Fields {
+	// The typed fields, by column name, as their JSON says.
+	b, err := json.Marshal(in.Fields)
+	if err != nil {
+		return err
+	}
+	var cols map[string]any
+	if err := json.Unmarshal(b, &cols); err != nil {
+		return err
+	}
+	for k, v := range cols {
 		r.fields[k] = v
 	}
 	return nil
@@ -329,4 +339,22 @@ func TestPublishedPostStartsItsMetadataRetention(t *testing.T) {
 	require.Equal(t, "post1", c.ObjectID)
 	require.Equal(t, "u1", c.UserID)
 	require.WithinDuration(t, h.start.Add(time.Hour), c.Start, time.Minute, "the clock starts at posting")
+}
+
+// TestPostFieldsReadOldMaps shows that an ApplyPostChange input written by
+// a run from before the fields were typed (a map keyed by column, times as
+// text) still decodes into the typed fields.
+func TestPostFieldsReadOldMaps(t *testing.T) {
+	old := `{"PostID":"p1","Status":"","Detail":"rescheduled","Fields":{"scheduled_at":"2026-12-24T18:30:15Z","timezone":"Europe/Paris","caption":"hi","allow_duet":false,"failure_reason":""}}`
+	var in posting.ApplyChangeInput
+	require.NoError(t, json.Unmarshal([]byte(old), &in))
+	require.NotNil(t, in.Fields.ScheduledAt)
+	require.True(t, in.Fields.ScheduledAt.Equal(time.Date(2026, 12, 24, 18, 30, 15, 0, time.UTC)))
+	require.Equal(t, "Europe/Paris", *in.Fields.Timezone)
+	require.Equal(t, "hi", *in.Fields.Caption)
+	require.NotNil(t, in.Fields.AllowDuet)
+	require.False(t, *in.Fields.AllowDuet)
+	require.NotNil(t, in.Fields.FailureReason, "an empty reason clears the column")
+	require.Empty(t, *in.Fields.FailureReason)
+	require.Nil(t, in.Fields.Privacy)
 }

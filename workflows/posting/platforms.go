@@ -1,0 +1,114 @@
+package posting
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/loomcast/loomcast"
+	"github.com/loomcast/loomcast/workflows/webhooks"
+)
+
+func platformActivityOptions(timeout time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        2 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			MaximumAttempts:        12,
+			NonRetryableErrorTypes: []string{ErrTypePlatformRejected, ErrTypeChannelUnusable, ErrTypeOutcomeUnknown},
+		},
+	}
+}
+
+func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
+	// Init is never retried blindly: its activity retries only failures
+	// known to have happened before TikTok accepted anything.
+	initCtx := workflow.WithActivityOptions(ctx, platformActivityOptions(time.Minute))
+	var init TikTokInit
+	if err := workflow.ExecuteActivity(initCtx, InitTikTokPostActivity, PostInput{PostID: p.in.PostID}).Get(ctx, &init); err != nil {
+		return failed(err)
+	}
+	if v := workflow.GetVersion(ctx, SignalReconcileVersion, workflow.DefaultVersion, 1); v == 1 && init.OpenID != "" {
+		// Events that arrived before the publish ID was recorded are held by
+		// the account's reconciliation process: tell it. It may not exist yet.
+		_ = workflow.SignalExternalWorkflow(ctx, webhooks.ReconcileWorkflowID(init.OpenID), "", webhooks.SignalPostKnown, init.PublishID).Get(ctx, nil)
+	}
+	uploadOpts := platformActivityOptions(30 * time.Minute)
+	uploadOpts.HeartbeatTimeout = time.Minute
+	uploadCtx := workflow.WithActivityOptions(ctx, uploadOpts)
+	if err := workflow.ExecuteActivity(uploadCtx, UploadTikTokActivity, TikTokUploadInput{PostID: p.in.PostID, Init: init}).Get(ctx, nil); err != nil {
+		return failed(err)
+	}
+	p.status = loomcast.PostProcessing
+	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
+	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostProcessing, Detail: "uploaded; TikTok is processing the video"}); err != nil {
+		return failed(err)
+	}
+	return p.followTikTok(ctx)
+}
+
+// followTikTok polls status/fetch with a backoff from seconds to a minute,
+// well inside TikTok's 30 requests per minute per token, until TikTok
+// settles the post.
+func (p *publisher) followTikTok(ctx workflow.Context) PublishResult {
+	pollCtx := workflow.WithActivityOptions(ctx, platformActivityOptions(time.Minute))
+	deadline := workflow.Now(ctx).Add(maxStatusPollingDuration)
+	wait := 2 * time.Second
+	for workflow.Now(ctx).Before(deadline) {
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return failed(err)
+		}
+		var st TikTokStatus
+		if err := workflow.ExecuteActivity(pollCtx, FetchTikTokStatusAct, PostInput{PostID: p.in.PostID}).Get(ctx, &st); err != nil {
+			return failed(err)
+		}
+		switch st.Status {
+		case "PUBLISH_COMPLETE", "SEND_TO_USER_INBOX":
+			id := ""
+			if len(st.PublicPostIDs) > 0 {
+				id = st.PublicPostIDs[0]
+			}
+			return PublishResult{Status: loomcast.PostPublished, PlatformPostID: id}
+		case "FAILED":
+			return PublishResult{Status: loomcast.PostFailed, FailureReason: "TikTok could not publish the video: " + st.FailReason}
+		}
+		wait = min(wait*2, time.Minute)
+	}
+	return PublishResult{Status: loomcast.PostFailed, FailureReason: "TikTok did not confirm the post within 24 hours"}
+}
+
+func (p *publisher) publishYouTube(ctx workflow.Context) PublishResult {
+	opts := platformActivityOptions(2 * time.Hour)
+	opts.HeartbeatTimeout = 2 * time.Minute
+	upCtx := workflow.WithActivityOptions(ctx, opts)
+	var v PublishedVideo
+	if err := workflow.ExecuteActivity(upCtx, UploadYouTubeActivity, PostInput{PostID: p.in.PostID}).Get(ctx, &v); err != nil {
+		return failed(err)
+	}
+	return PublishResult{Status: loomcast.PostPublished, PlatformPostID: v.VideoID}
+}
+
+// failed turns an activity failure into the reason shown to the user:
+// the platform's own reason for the failures the activities raise on
+// purpose, and a plain sentence for anything else (its text, a network
+// error's for instance, stays in the history for support).
+func failed(err error) PublishResult {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && slices.Contains(userFacingErrTypes, appErr.Type()) {
+		return PublishResult{Status: loomcast.PostFailed, FailureReason: appErr.Message()}
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return PublishResult{Status: loomcast.PostFailed, FailureReason: "the platform did not answer in time; try again later"}
+	}
+	return PublishResult{Status: loomcast.PostFailed, FailureReason: FailedAfterRetries}
+}
+
+// userFacingErrTypes are the failures whose message is written for the
+// user (the platform's reason, or what to do next).
+var userFacingErrTypes = []string{ErrTypePlatformRejected, ErrTypeChannelUnusable, ErrTypeOutcomeUnknown, ErrTypeInvalid}
