@@ -270,11 +270,7 @@ func (s *Server) startPrivacyWorkflow(ctx context.Context, r models.PrivacyReque
 // answered in the last 30 days: staff judge whether it is manifestly
 // unfounded or excessive (GDPR art. 12(5)).
 func (s *Server) repeatedRequest(ctx context.Context, r models.PrivacyRequest) (bool, error) {
-	var n int64
-	err := s.store.DB().WithContext(ctx).Model(&models.PrivacyRequest{}).
-		Where("email = ? AND type = ? AND id <> ? AND status IN ? AND closed_at > ?", r.Email, r.Type, r.ID,
-			[]string{models.PrivacyClosed, models.PrivacyAnswered}, s.now().AddDate(0, 0, -30)).Count(&n).Error
-	return n > 0, err
+	return s.store.RepeatsAnsweredRequest(ctx, r, s.now().AddDate(0, 0, -30))
 }
 
 // createPublicPrivacyRequest answers POST /v1/privacy/requests/public:
