@@ -15,11 +15,8 @@ import (
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
-	"github.com/loomcast/loomcast/retention"
-	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/workflows"
 	wfchannels "github.com/loomcast/loomcast/workflows/channels"
-	"github.com/loomcast/loomcast/workflows/posting"
 )
 
 // channelView is a channel as the API shows it; never its tokens.
@@ -249,49 +246,55 @@ func (s *Server) userChannel(c *gin.Context) (models.Channel, bool) {
 	return ch, true
 }
 
-// disconnectChannel revokes the tokens at the platform, deletes them at
-// once, ends the refresh process and cancels the channel's scheduled posts.
+// disconnectWait is how long DELETE /v1/channels/{id} waits for the
+// disconnect to finish before answering 202 Accepted.
+const disconnectWait = 10 * time.Second
+
+// disconnectChannel starts the channel's DisconnectChannel process (revoke
+// at the platform, delete the tokens, start the retention clock, end the
+// refresh process, cancel the scheduled posts), which finishes even if the
+// client hangs up. It answers 204 once the process is done, or 202 with the
+// channel when it takes longer than disconnectWait; repeating the request
+// joins the running process.
 func (s *Server) disconnectChannel(c *gin.Context) {
 	ch, ok := s.userChannel(c)
 	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	if ch.Status == models.ChannelActive && ch.AccessTokenSealed != nil {
-		if err := s.grants.RevokeAtPlatform(ctx, ch); err != nil {
-			// The tokens are deleted here regardless; the platform expires them.
-			s.log(c).Warn("revoke at platform failed", slog.String("channel_id", ch.ID), slog.String("error", err.Error()))
-		}
-	}
-	if err := s.store.SetChannelStatus(ctx, ch.ID, models.ChannelDisconnected, "disconnected by you"); err != nil {
-		s.fail(c, err)
-		return
-	}
-	// A YouTube channel's data goes 7 days after disconnect; a TikTok
-	// channel's profile at once (its posts keep their own 90 days).
-	category := retention.ChannelData
-	if ch.Platform == models.YouTube {
-		category = retention.YouTubeDataDisconnected
-	}
-	if err := s.retention.Schedule(ctx, scheduler.Item{Category: category, ObjectID: ch.ID, UserID: ch.UserID, Start: s.now()}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.temporal.SignalWorkflow(ctx, wfchannels.TokenRefreshWorkflowID(ch.ID), "", wfchannels.SignalDisconnect, nil); err != nil {
-		s.log(c).Info("token refresh already ended", slog.String("channel_id", ch.ID))
-	}
-	ids, err := s.store.ScheduledPostsOfChannel(ctx, ch.ID)
+	// A finished run's ID may be reused: the steps are idempotent, so a
+	// retry after a failure, or a channel connected and disconnected
+	// again, simply runs them again.
+	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       wfchannels.DisconnectWorkflowID(ch.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.SearchAttributes(ch.UserID, workflows.KindChannelDisconnect, ch.ID),
+	}, wfchannels.DisconnectChannel, wfchannels.DisconnectInput{ChannelID: ch.ID, UserID: ch.UserID, Reason: "disconnected by you"})
 	if err != nil {
-		s.fail(c, err)
+		s.log(c).Error("start channel disconnect", slog.String("channel_id", ch.ID), slog.String("error", err.Error()))
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "The channel could not be disconnected right now; nothing was changed. Try again in a minute.", RetryAfter: 30})
 		return
 	}
-	for _, id := range ids {
-		req := posting.CancelRequest{Reason: "the channel " + ch.DisplayName + " was disconnected", By: "user"}
-		if err := s.cancelPost(ctx, id, req); err != nil && !errors.Is(err, errAlreadyStarted) {
-			s.log(c).Error("cancel post of disconnected channel", slog.String("post_id", id), slog.String("error", err.Error()))
+	waitCtx, cancel := context.WithTimeout(ctx, disconnectWait)
+	defer cancel()
+	var res wfchannels.DisconnectResult
+	err = run.Get(waitCtx, &res)
+	switch {
+	case err == nil:
+		c.Status(http.StatusNoContent)
+	case ctx.Err() != nil:
+		// The client hung up; the disconnect goes on without it.
+	case waitCtx.Err() != nil:
+		if ch, err = s.store.ChannelByID(ctx, ch.ID); err != nil {
+			s.fail(c, err)
+			return
 		}
+		c.JSON(http.StatusAccepted, s.toChannelView(ch))
+	default:
+		s.fail(c, err)
 	}
-	c.Status(http.StatusNoContent)
 }
 
 // creatorInfoView answers GET /v1/channels/{id}/creator-info.

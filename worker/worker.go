@@ -47,6 +47,9 @@ type Deps struct {
 	PublicURL  string
 	LinkKey    []byte
 	StaffEmail string
+	// Temporal is the client activities use to reach other workflows
+	// (a disconnect cancels its channel's posts through their Update).
+	Temporal client.Client
 }
 
 // Register adds every workflow and activity to r.
@@ -90,9 +93,15 @@ func Register(r sdkworker.Registry, d Deps) {
 	act(dsr.ExecutePrivacyRequest, privacy.ExecuteActivity)
 
 	wf(channels.TokenRefresh, "TokenRefresh")
-	ch := &channelsact.Activities{Grants: d.Grants}
+	ch := &channelsact.Activities{Grants: d.Grants, Retention: d.Retention, Temporal: d.Temporal}
 	act(ch.ChannelTokenState, channels.TokenStateActivity)
 	act(ch.RefreshChannelToken, channels.RefreshTokenActivity)
+	wf(channels.DisconnectChannel, "DisconnectChannel")
+	act(ch.RevokeChannelGrant, channels.RevokeGrantActivity)
+	act(ch.MarkChannelDisconnected, channels.MarkDisconnectedActivity)
+	act(ch.ScheduleChannelRetention, channels.ScheduleChannelRetentionAct)
+	act(ch.ScheduledPostsOfChannel, channels.ScheduledPostsOfChannelActivity)
+	act(ch.CancelChannelPost, channels.CancelChannelPostActivity)
 }
 
 // New returns a worker on Loomcast's task queue with everything registered.

@@ -1,22 +1,28 @@
 // Package channels holds the activities of a channel's token refresh
-// process.
+// and disconnect processes.
 package channels
 
 import (
 	"context"
 	"errors"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	wf "github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
 
-// Activities are the token refresh process's activities.
+// Activities are the token refresh and disconnect processes' activities.
 type Activities struct {
 	Grants *grants.Manager
+	// Retention starts a disconnected channel's retention clock; Temporal
+	// sends the cancel Update to the channel's scheduled posts.
+	Retention *scheduler.Scheduler
+	Temporal  client.Client
 }
 
 // ChannelTokenState reports whether the channel is active and when its

@@ -434,7 +434,7 @@ func workerDeps(cfg *config.Config, store *models.Store, tc client.Client, pp pa
 	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube,
 		Retention:  pp.grants.Retention,
 		Executions: expiryact.TemporalExecutions{Client: tc, Namespace: cfg.Temporal.Namespace, KeepRunning: privacy.WorkflowID("")},
-		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: cfg.SessionKey, StaffEmail: cfg.PrivacyEmail}
+		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: cfg.SessionKey, StaffEmail: cfg.PrivacyEmail, Temporal: tc}
 }
 
 // mailSender sends by SMTP when SMTP_HOST is set, and otherwise keeps mail

@@ -210,7 +210,7 @@ func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
 		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube,
 			Retention: e.Grants.Retention, Executions: expiryact.TemporalExecutions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: "dsr-"},
-			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail})
+			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail, Temporal: e.Temporal})
 	})
 	e.T.Cleanup(w.Stop)
 	return w
