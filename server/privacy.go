@@ -163,6 +163,14 @@ func (s *Server) createPrivacyRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// The password proves who asks; it is not part of what is asked.
+	fingerprint := body
+	fingerprint.Password = ""
+	done, ok := s.beginIdempotent(c, p.User.ID, p.User.ID, fingerprint)
+	if !ok {
+		return
+	}
+	defer done()
 	if body.Email != "" && models.NormalizeEmail(body.Email) != p.User.Email {
 		s.fail(c, &Error{Code: CodeForbidden, Message: "A signed-in request is about your own account; for someone else's data, that person must file it."})
 		return
@@ -286,6 +294,11 @@ func (s *Server) createPublicPrivacyRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	done, ok := s.beginIdempotent(c, "ip:"+c.ClientIP(), "", body)
+	if !ok {
+		return
+	}
+	defer done()
 	if _, err := mailAddress(body.Email); err != nil {
 		s.fail(c, invalid(map[string]string{"email": "must be a valid email address"}))
 		return

@@ -50,6 +50,11 @@ func (s *Server) createToken(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	done, ok := s.beginIdempotent(c, p.User.ID, p.User.ID, req)
+	if !ok {
+		return
+	}
+	defer done()
 	fields := map[string]string{}
 	name := strings.TrimSpace(req.Name)
 	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {

@@ -40,6 +40,17 @@ type uploadView struct {
 func (s *Server) createUpload(c *gin.Context) {
 	user := currentPrincipal(c).User
 	ctx := c.Request.Context()
+	// The body streams and cannot be hashed before it is stored: a key
+	// stands for its length and media type (without a multipart boundary).
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	done, ok := s.beginIdempotent(c, user.ID, user.ID, struct {
+		Length int64
+		Type   string
+	}{c.Request.ContentLength, mt})
+	if !ok {
+		return
+	}
+	defer done()
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxUploadBytes)
 	src, err := uploadSource(c.GetHeader("Content-Type"), body)
 	if err != nil {
