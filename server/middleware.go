@@ -17,7 +17,6 @@ import (
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
-	"github.com/loomcast/loomcast/retention"
 )
 
 const (
@@ -187,16 +186,15 @@ func (s *Server) principalFromSession(c *gin.Context, raw string) (*principal, e
 	if u.ClosedAt != nil {
 		return nil, nil
 	}
-	// Slide: a new cookie on every request, the row now and then.
+	// Slide: a new cookie on every request, the row now and then. The
+	// next request reads the row, so it is written here; its retention
+	// bucket and the marketing clock are the background writer's.
 	expires := now.Add(config.SessionIdle)
 	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
-		if err := s.buckets.Note(ctx, retention.Sessions, now); err != nil {
-			return nil, err
-		}
 		if err := s.store.TouchSession(ctx, sess.ID, now, expires); err != nil {
 			return nil, err
 		}
-		s.noteActivity(ctx, u.ID, now)
+		s.sessionTouches.add(sessionTouch{SessionID: sess.ID, UserID: u.ID, At: now})
 		if claims.Platforms, err = s.store.ConnectedPlatforms(ctx, u.ID); err != nil {
 			return nil, err
 		}

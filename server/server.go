@@ -106,6 +106,9 @@ type Server struct {
 	buckets     *scheduler.Buckets
 	requestLogs *requestLogs
 	mail        mail.Sender
+
+	// sessionTouches slides sessions in the background.
+	sessionTouches *sessionTouches
 }
 
 // New builds the API and its routes.
@@ -144,6 +147,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.retention = &scheduler.Scheduler{Store: d.Store, Waker: scheduler.TemporalWaker{Client: d.Temporal}}
 	s.buckets = scheduler.NewBuckets(s.retention)
 	s.requestLogs = &requestLogs{store: d.Store, buckets: s.buckets, logger: d.Logger}
+	s.sessionTouches = &sessionTouches{s: s}
 	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
 	engine, err := s.routes(d.Sandboxes)
 	if err != nil {
