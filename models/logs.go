@@ -88,6 +88,7 @@ const (
 	ExpireSecurityEvents = "security_events"
 	ExpireSessions       = "sessions"
 	ExpireWebhookEvents  = "webhook_events"
+	ExpireIdempotency    = "idempotency_keys"
 )
 
 // DeleteRowsBefore deletes the rows of an expirable table that are older
@@ -106,6 +107,8 @@ func (s *Store) DeleteRowsBefore(ctx context.Context, table string, cutoff time.
 		q, model = db.Where("at < ?", cutoff), &RequestLog{}
 	case ExpireSecurityEvents:
 		q, model = db.Where("at < ?", cutoff), &SecurityEvent{}
+	case ExpireIdempotency:
+		q, model = db.Where("created_at < ?", cutoff), &IdempotencyRecord{}
 	case ExpireSessions:
 		// A session last seen before cutoff expired 30 minutes later.
 		q, model = db.Where("(last_seen_at < ? OR revoked_at < ?)", cutoff, cutoff), &Session{}
@@ -130,10 +133,11 @@ func (s *Store) DeleteRowsBefore(ctx context.Context, table string, cutoff time.
 	return res.RowsAffected, nil
 }
 
-// DeleteUserLogs deletes a user's request and security log lines (erasure:
-// lines written after the account was deleted, by requests in flight).
+// DeleteUserLogs deletes a user's request and security log lines and
+// idempotency records (erasure: rows written after the account was
+// deleted, by requests in flight).
 func (s *Store) DeleteUserLogs(ctx context.Context, userID string) error {
-	for _, model := range []any{&RequestLog{}, &SecurityEvent{}} {
+	for _, model := range []any{&RequestLog{}, &SecurityEvent{}, &IdempotencyRecord{}} {
 		if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(model).Error; err != nil {
 			return fmt.Errorf("delete user logs: %w", err)
 		}

@@ -274,6 +274,23 @@ CREATE TABLE consents (
 CREATE INDEX consents_user_idx ON consents (user_id, purpose, at);
 ALTER TABLE users ADD COLUMN restricted_at {{ts}};
 `},
+	{6, "idempotency keys", `
+CREATE TABLE idempotency_keys (
+	scope           TEXT NOT NULL,
+	endpoint        TEXT NOT NULL,
+	idempotency_key TEXT NOT NULL,
+	request_hash    TEXT NOT NULL,
+	user_id         TEXT NOT NULL DEFAULT '',
+	status          INTEGER NOT NULL DEFAULT 0,
+	content_type    TEXT NOT NULL DEFAULT '',
+	location        TEXT NOT NULL DEFAULT '',
+	response_sealed {{bytes}},
+	created_at      {{ts}} NOT NULL,
+	PRIMARY KEY (scope, endpoint, idempotency_key)
+);
+CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+CREATE INDEX idempotency_keys_user_idx ON idempotency_keys (user_id);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

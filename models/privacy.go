@@ -286,3 +286,17 @@ func (s *Store) SetRestricted(ctx context.Context, userID string, at *time.Time)
 	}
 	return nil
 }
+
+// RepeatsAnsweredRequest reports whether another request of r's type by
+// r's email was answered or closed after since: staff then judge whether
+// r is manifestly unfounded or excessive (GDPR art. 12(5)).
+func (s *Store) RepeatsAnsweredRequest(ctx context.Context, r PrivacyRequest, since time.Time) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&PrivacyRequest{}).
+		Where("email = ? AND type = ? AND id <> ? AND status IN ? AND closed_at > ?", r.Email, r.Type, r.ID,
+			[]string{loomcast.PrivacyClosed, loomcast.PrivacyAnswered}, since.UTC()).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("repeated privacy request: %w", err)
+	}
+	return n > 0, nil
+}

@@ -111,6 +111,9 @@ const (
 	SupportCommunication    Category = "support_communication"
 	Marketing               Category = "marketing"
 	PrivacyExports          Category = "privacy_exports"
+	// IdempotencyRecords are the answers kept so that a retried create
+	// (Idempotency-Key) gets the same answer.
+	IdempotencyRecords Category = "idempotency_records"
 )
 
 // Policy is one row of the retention table.
@@ -169,6 +172,8 @@ var Policies = []Policy{
 		"004 §10: typically up to 3 years from last contact"},
 	{PrivacyExports, "archives made for access and portability requests", AtCreation, Period{Days: 7}, Delete, false,
 		"000 §7.1 and §7.4 (a copy of your data, machine-readable): the archive's signed link is valid 7 days, then the archive is deleted"},
+	{IdempotencyRecords, "answers to create requests sent with an Idempotency-Key (who sent it, the answer, encrypted)", AtCreation, Period{Exact: 24 * time.Hour}, Delete, false,
+		"000 §6: server logs, 30 days (these request records are kept 24 hours, well within it)"},
 	{Marketing, "marketing data", AtLastActivity, Period{Months: 24}, Delete, false,
 		"004 §10: until you withdraw consent or are inactive for 24 consecutive months, whichever is earlier"},
 }

@@ -32,7 +32,7 @@ type adminUserList struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) adminListUsers(c *gin.Context) {
+func (s *accountsAPI) adminListUsers(c *gin.Context) {
 	limit := 50
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -58,7 +58,7 @@ func (s *Server) adminListUsers(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) adminGetUser(c *gin.Context) {
+func (s *accountsAPI) adminGetUser(c *gin.Context) {
 	u, err := s.store.UserByID(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
@@ -72,7 +72,7 @@ type setRoleRequest struct {
 	Role string `json:"role"`
 }
 
-func (s *Server) adminSetRole(c *gin.Context) {
+func (s *accountsAPI) adminSetRole(c *gin.Context) {
 	var req setRoleRequest
 	if err := s.bindJSON(c, &req); err != nil {
 		s.fail(c, err)

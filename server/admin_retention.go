@@ -36,7 +36,7 @@ type retentionCategoryView struct {
 
 // adminRetention answers GET /v1/admin/retention: per category, what is
 // pending, what is next, what went in the last day and what failed.
-func (s *Server) adminRetention(c *gin.Context) {
+func (s *opsAPI) adminRetention(c *gin.Context) {
 	ctx := c.Request.Context()
 	stats, err := s.store.RetentionStatuses(ctx, s.now().Add(-24*time.Hour))
 	if err != nil {
@@ -82,7 +82,7 @@ type retentionItemView struct {
 }
 
 // adminRetentionUpcoming answers GET /v1/admin/retention/{category}/upcoming.
-func (s *Server) adminRetentionUpcoming(c *gin.Context) {
+func (s *opsAPI) adminRetentionUpcoming(c *gin.Context) {
 	category, ok := knownCategory(c.Param("category"))
 	if !ok {
 		s.fail(c, errorf(CodeNotFound, "There is no retention category %q; GET /v1/admin/retention lists them.", c.Param("category")))
@@ -150,7 +150,7 @@ type holdRequest struct {
 
 // adminPlaceHold answers POST /v1/admin/holds: a user, or one record, is
 // kept past its due time until the hold is released.
-func (s *Server) adminPlaceHold(c *gin.Context) {
+func (s *opsAPI) adminPlaceHold(c *gin.Context) {
 	var req holdRequest
 	if err := s.bindJSON(c, &req); err != nil {
 		s.fail(c, err)
@@ -197,7 +197,7 @@ func (s *Server) adminPlaceHold(c *gin.Context) {
 
 // adminReleaseHold answers DELETE /v1/admin/holds/{id}: the hold ends and
 // what it kept past its due time is deleted at once.
-func (s *Server) adminReleaseHold(c *gin.Context) {
+func (s *opsAPI) adminReleaseHold(c *gin.Context) {
 	ctx := c.Request.Context()
 	by := currentPrincipal(c).User.ID
 	h, err := s.store.ReleaseHold(ctx, c.Param("id"), by)
@@ -215,7 +215,7 @@ func (s *Server) adminReleaseHold(c *gin.Context) {
 }
 
 // adminListHolds answers GET /v1/admin/holds (?all=true for released ones).
-func (s *Server) adminListHolds(c *gin.Context) {
+func (s *opsAPI) adminListHolds(c *gin.Context) {
 	holds, err := s.store.Holds(c.Request.Context(), c.Query("all") == "true")
 	if err != nil {
 		s.fail(c, err)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,10 +14,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/workflows"
-	"github.com/loomcast/loomcast/workflows/posting"
 )
 
 // workflowView is one durable process as staff see it.
@@ -41,7 +38,7 @@ type workflowList struct {
 
 // adminUserWorkflows lists a user's durable processes from Temporal
 // visibility, by the LoomcastUserID search attribute.
-func (s *Server) adminUserWorkflows(c *gin.Context) {
+func (s *opsAPI) adminUserWorkflows(c *gin.Context) {
 	ctx := c.Request.Context()
 	userID := c.Param("id")
 	if _, err := s.store.UserByID(ctx, userID); err != nil {
@@ -106,7 +103,7 @@ type historyView struct {
 // adminWorkflowHistory returns the latest run's history in readable form.
 // Payloads (inputs, results) are left out on purpose: staff see what
 // happened and why, not personal data, and no token is in a workflow anyway.
-func (s *Server) adminWorkflowHistory(c *gin.Context) {
+func (s *opsAPI) adminWorkflowHistory(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("workflow_id")
 	iter := s.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -168,63 +165,12 @@ func readableEvent(ev *historypb.HistoryEvent, scheduled map[int64]string) histo
 	return h
 }
 
-// adminCancelPost lets support cancel a user's scheduled post.
-func (s *Server) adminCancelPost(c *gin.Context) {
-	ctx := c.Request.Context()
-	p, err := s.store.PostByID(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if p.Status != loomcast.PostScheduled {
-		s.fail(c, notScheduled(p))
-		return
-	}
-	staff := currentPrincipal(c).User
-	err = s.cancelPost(ctx, p.ID, posting.CancelRequest{Reason: "cancelled by Loomcast support", By: "support:" + staff.ID})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if p, err = s.store.PostByID(ctx, p.ID); err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.answerPost(c, http.StatusOK, p)
-}
-
-// adminRetryPost publishes a failed post again as a new attempt, now.
-func (s *Server) adminRetryPost(c *gin.Context) {
-	ctx := c.Request.Context()
-	p, err := s.store.PostByID(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if p.Status != loomcast.PostFailed {
-		s.fail(c, errorf(CodeConflict, "Only a failed post can be retried; this one is %s.", p.Status))
-		return
-	}
-	staff := currentPrincipal(c).User
-	now := s.now()
-	p, err = s.store.ApplyPostChange(ctx, p.ID, models.PostChange{
-		Status: loomcast.PostScheduled,
-		Detail: fmt.Sprintf("attempt %d started by Loomcast support", p.Attempt+1),
-		Set: models.PostFields{Attempt: models.Ptr(p.Attempt + 1), ScheduledAt: &now, PublishID: models.Ptr(""),
-			UploadSession: models.Ptr(""), PlatformPostID: models.Ptr(""), FailureReason: models.Ptr("")},
-	})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.startPublication(context.WithoutCancel(ctx), p); err != nil {
-		// Put the post back as it was, so it can be retried again.
-		_, _ = s.store.ApplyPostChange(context.WithoutCancel(ctx), p.ID, models.PostChange{Status: loomcast.PostFailed,
-			Detail: "the retry could not start", Set: models.PostFields{FailureReason: models.Ptr("the retry could not start; try again")}})
-		s.log(c).Error("restart post workflow", "post_id", p.ID, "error", err.Error())
-		s.fail(c, &Error{Code: CodeUnavailable, Message: "The retry could not start; the post is still failed. Try again in a minute.", RetryAfter: 30})
-		return
-	}
-	s.log(c).Info("post retried", "post_id", p.ID, "attempt", p.Attempt, "by", staff.ID)
-	s.answerPost(c, http.StatusOK, p)
+func (s *opsAPI) addRoutes(r routers) {
+	r.staff.GET("/users/:id/workflows", s.requireRole(models.RoleSupport), s.adminUserWorkflows)
+	r.staff.GET("/workflows/:workflow_id/history", s.requireRole(models.RoleSupport), s.adminWorkflowHistory)
+	r.staff.GET("/retention", s.adminRetention)
+	r.staff.GET("/retention/:category/upcoming", s.adminRetentionUpcoming)
+	r.staff.GET("/holds", s.requireRole(models.RolePrivacy), s.adminListHolds)
+	r.staff.POST("/holds", s.requireRole(models.RolePrivacy), s.adminPlaceHold)
+	r.staff.DELETE("/holds/:id", s.requireRole(models.RolePrivacy), s.adminReleaseHold)
 }

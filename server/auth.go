@@ -24,7 +24,7 @@ type csrfResponse struct {
 
 // csrfToken returns the CSRF token for the current session (or for signed
 // out requests), minting one and setting its cookie when needed.
-func (s *Server) csrfToken(c *gin.Context) {
+func (s *accountsAPI) csrfToken(c *gin.Context) {
 	sessionID := ""
 	if p := currentPrincipal(c); p != nil {
 		sessionID = p.SessionID
@@ -37,7 +37,7 @@ func (s *Server) csrfToken(c *gin.Context) {
 	c.JSON(http.StatusOK, csrfResponse{CSRFToken: token})
 }
 
-func (s *Server) setCSRFCookie(c *gin.Context, sessionID string) string {
+func (s *base) setCSRFCookie(c *gin.Context, sessionID string) string {
 	token := s.cookies.newCSRFToken(sessionID)
 	// Readable by the page's script (not HttpOnly), so it can echo it in
 	// X-CSRF-Token; SameSite=Lax and, in production, __Host- and Secure.
@@ -60,7 +60,7 @@ type sessionResponse struct {
 	CSRFToken string  `json:"csrf_token"`
 }
 
-func (s *Server) register(c *gin.Context) {
+func (s *accountsAPI) register(c *gin.Context) {
 	ip := c.ClientIP()
 	if wait, blocked := s.limits.ipRegistrations.blocked(ip); blocked {
 		s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many sign-ups from this address; try again later.", RetryAfter: retryAfterSeconds(wait)})
@@ -124,7 +124,7 @@ type loginRequest struct {
 // password, a Google-only or a closed account.
 var errBadCredentials = errorf(CodeBadCredentials, "The email or password is incorrect.")
 
-func (s *Server) login(c *gin.Context) {
+func (s *accountsAPI) login(c *gin.Context) {
 	var req loginRequest
 	if err := s.bindJSON(c, &req); err != nil {
 		s.fail(c, err)
@@ -184,7 +184,7 @@ func (s *Server) login(c *gin.Context) {
 
 // startSession creates a session for u, sets its cookie and a CSRF token
 // bound to it, and ends the session the browser held before (if any).
-func (s *Server) startSession(c *gin.Context, u models.User) (sessionResponse, error) {
+func (s *base) startSession(c *gin.Context, u models.User) (sessionResponse, error) {
 	ctx := c.Request.Context()
 	now := s.now()
 	if old := currentPrincipal(c); old != nil && old.SessionID != "" {
@@ -213,7 +213,7 @@ func (s *Server) startSession(c *gin.Context, u models.User) (sessionResponse, e
 }
 
 // logout ends the current session. Signed out already is fine.
-func (s *Server) logout(c *gin.Context) {
+func (s *accountsAPI) logout(c *gin.Context) {
 	if p := currentPrincipal(c); p != nil && p.SessionID != "" {
 		if err := s.store.RevokeSession(c.Request.Context(), p.User.ID, p.SessionID, s.now()); err != nil {
 			s.fail(c, err)
@@ -225,7 +225,7 @@ func (s *Server) logout(c *gin.Context) {
 }
 
 // clearSession drops the session cookie and starts a signed-out CSRF token.
-func (s *Server) clearSession(c *gin.Context) {
+func (s *base) clearSession(c *gin.Context) {
 	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.sessionName(), "", "/", -1, true))
 	s.setCSRFCookie(c, "")
 }
@@ -270,4 +270,25 @@ func validateTimezone(tz string) string {
 		return fmt.Sprintf("%q is not an IANA time zone (such as Europe/Paris)", tz)
 	}
 	return ""
+}
+
+func (s *accountsAPI) addRoutes(r routers) {
+	r.public.GET("/auth/csrf", s.csrfToken)
+	r.public.POST("/auth/register", s.register)
+	r.public.POST("/auth/login", s.login)
+	r.public.POST("/auth/logout", s.logout)
+	r.public.GET("/auth/google/start", s.googleStart)
+	r.public.GET("/auth/google/callback", s.googleCallback)
+
+	r.user.GET("/me", s.getMe)
+	r.user.PATCH("/me", s.patchMe)
+	r.user.DELETE("/me", s.deleteMe)
+	r.user.POST("/me/password", s.changePassword)
+	r.user.POST("/tokens", s.createToken)
+	r.user.GET("/tokens", s.listTokens)
+	r.user.DELETE("/tokens/:id", s.revokeToken)
+
+	r.staff.GET("/users", s.adminListUsers)
+	r.staff.GET("/users/:id", s.adminGetUser)
+	r.staff.PUT("/users/:id/role", s.requireRole(models.RoleAdmin), s.adminSetRole)
 }

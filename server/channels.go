@@ -9,15 +9,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
 	"golang.org/x/oauth2"
 
 	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
-	"github.com/loomcast/loomcast/retention"
-	"github.com/loomcast/loomcast/retention/scheduler"
 	wfchannels "github.com/loomcast/loomcast/workflows/channels"
-	"github.com/loomcast/loomcast/workflows/posting"
 )
 
 // channelView is a channel as the API shows it; never its tokens.
@@ -33,13 +31,13 @@ type channelView struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
-func (s *Server) toChannelView(ch models.Channel) channelView {
+func (s *channelsAPI) toChannelView(ch models.Channel) channelView {
 	return channelView{ID: ch.ID, Platform: ch.Platform, ExternalID: ch.ExternalID, DisplayName: ch.DisplayName,
 		AvatarURL: ch.AvatarURL, Status: ch.Status, StatusReason: ch.StatusReason, Sandbox: s.cfg.PlatformSandbox, CreatedAt: ch.CreatedAt}
 }
 
 // platformParam reads the platform of the connect and callback routes.
-func (s *Server) platformParam(c *gin.Context) (string, bool) {
+func (s *channelsAPI) platformParam(c *gin.Context) (string, bool) {
 	p := c.Param("id")
 	if p != loomcast.TikTok && p != loomcast.YouTube {
 		s.fail(c, errorf(CodeNotFound, "Unknown platform %q: use tiktok or youtube.", p))
@@ -52,11 +50,11 @@ func (s *Server) platformParam(c *gin.Context) (string, bool) {
 	return p, true
 }
 
-func (s *Server) channelFlowPath(platform string) string { return "/v1/channels/" + platform }
+func (s *channelsAPI) channelFlowPath(platform string) string { return "/v1/channels/" + platform }
 
 // connectChannel sends the browser to the platform's consent page, with
 // state and PKCE verifier in ten-minute cookies (policy 000 section 10.3).
-func (s *Server) connectChannel(c *gin.Context) {
+func (s *channelsAPI) connectChannel(c *gin.Context) {
 	platform, ok := s.platformParam(c)
 	if !ok {
 		return
@@ -89,7 +87,7 @@ type connectedIdentity struct {
 // the code (with the PKCE verifier) for tokens, reads the channel's
 // identity, stores the channel with its tokens sealed, and starts the
 // channel's token refresh process.
-func (s *Server) channelCallback(c *gin.Context) {
+func (s *channelsAPI) channelCallback(c *gin.Context) {
 	platform, ok := s.platformParam(c)
 	if !ok {
 		return
@@ -162,7 +160,7 @@ func (s *Server) channelCallback(c *gin.Context) {
 	s.redirectToAppWith(c, url.Values{"channel_connected": {ch.ID}})
 }
 
-func (s *Server) exchangeChannel(ctx context.Context, platform, code, verifier string) (connectedIdentity, error) {
+func (s *channelsAPI) exchangeChannel(ctx context.Context, platform, code, verifier string) (connectedIdentity, error) {
 	switch platform {
 	case loomcast.TikTok:
 		tok, err := s.tiktok.ExchangeCode(ctx, code, verifier)
@@ -190,14 +188,14 @@ func (s *Server) exchangeChannel(ctx context.Context, platform, code, verifier s
 	}
 }
 
-func (s *Server) startTokenRefresh(ctx context.Context, ch models.Channel) error {
+func (s *channelsAPI) startTokenRefresh(ctx context.Context, ch models.Channel) error {
 	in := wfchannels.RefreshInput{ChannelID: ch.ID, UserID: ch.UserID}
 	_, err := s.temporal.ExecuteWorkflow(ctx, wfchannels.RefreshStartOptions(in), wfchannels.TokenRefresh, in)
 	return err
 }
 
 // redirectToAppWith sends the browser back to the web app with a query.
-func (s *Server) redirectToAppWith(c *gin.Context, q url.Values) {
+func (s *channelsAPI) redirectToAppWith(c *gin.Context, q url.Values) {
 	target := s.cfg.AppURL
 	if u, err := url.Parse(target); err == nil {
 		v := u.Query()
@@ -215,7 +213,7 @@ type channelList struct {
 	Channels []channelView `json:"channels"`
 }
 
-func (s *Server) listChannels(c *gin.Context) {
+func (s *channelsAPI) listChannels(c *gin.Context) {
 	chs, err := s.store.UserChannels(c.Request.Context(), currentPrincipal(c).User.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -229,7 +227,7 @@ func (s *Server) listChannels(c *gin.Context) {
 }
 
 // userChannel loads the caller's channel; another user's is a 404, never a 403.
-func (s *Server) userChannel(c *gin.Context) (models.Channel, bool) {
+func (s *channelsAPI) userChannel(c *gin.Context) (models.Channel, bool) {
 	ch, err := s.store.UserChannel(c.Request.Context(), currentPrincipal(c).User.ID, c.Param("id"))
 	if errors.Is(err, models.ErrNotFound) {
 		s.fail(c, errorf(CodeNotFound, "You have no channel with this ID."))
@@ -242,49 +240,55 @@ func (s *Server) userChannel(c *gin.Context) (models.Channel, bool) {
 	return ch, true
 }
 
-// disconnectChannel revokes the tokens at the platform, deletes them at
-// once, ends the refresh process and cancels the channel's scheduled posts.
-func (s *Server) disconnectChannel(c *gin.Context) {
+// disconnectWait is how long DELETE /v1/channels/{id} waits for the
+// disconnect to finish before answering 202 Accepted.
+const disconnectWait = 10 * time.Second
+
+// disconnectChannel starts the channel's DisconnectChannel process (revoke
+// at the platform, delete the tokens, start the retention clock, end the
+// refresh process, cancel the scheduled posts), which finishes even if the
+// client hangs up. It answers 204 once the process is done, or 202 with the
+// channel when it takes longer than disconnectWait; repeating the request
+// joins the running process.
+func (s *channelsAPI) disconnectChannel(c *gin.Context) {
 	ch, ok := s.userChannel(c)
 	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	if ch.Status == loomcast.ChannelActive && ch.AccessTokenSealed != nil {
-		if err := s.grants.RevokeAtPlatform(ctx, ch); err != nil {
-			// The tokens are deleted here regardless; the platform expires them.
-			s.log(c).Warn("revoke at platform failed", slog.String("channel_id", ch.ID), slog.String("error", err.Error()))
-		}
-	}
-	if err := s.store.SetChannelStatus(ctx, ch.ID, loomcast.ChannelDisconnected, "disconnected by you"); err != nil {
-		s.fail(c, err)
-		return
-	}
-	// A YouTube channel's data goes 7 days after disconnect; a TikTok
-	// channel's profile at once (its posts keep their own 90 days).
-	category := retention.ChannelData
-	if ch.Platform == loomcast.YouTube {
-		category = retention.YouTubeDataDisconnected
-	}
-	if err := s.retention.Schedule(ctx, scheduler.Item{Category: category, ObjectID: ch.ID, UserID: ch.UserID, Start: s.now()}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.temporal.SignalWorkflow(ctx, wfchannels.TokenRefreshWorkflowID(ch.ID), "", wfchannels.SignalDisconnect, nil); err != nil {
-		s.log(c).Info("token refresh already ended", slog.String("channel_id", ch.ID))
-	}
-	ids, err := s.store.ScheduledPostsOfChannel(ctx, ch.ID)
+	in := wfchannels.DisconnectInput{ChannelID: ch.ID, UserID: ch.UserID, Reason: "disconnected by you"}
+	run, err := s.temporal.ExecuteWorkflow(ctx, wfchannels.DisconnectStartOptions(in), wfchannels.DisconnectChannel, in)
 	if err != nil {
-		s.fail(c, err)
+		s.log(c).Error("start channel disconnect", slog.String("channel_id", ch.ID), slog.String("error", err.Error()))
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "The channel could not be disconnected right now; nothing was changed. Try again in a minute.", RetryAfter: 30})
 		return
 	}
-	for _, id := range ids {
-		req := posting.CancelRequest{Reason: "the channel " + ch.DisplayName + " was disconnected", By: "user"}
-		if err := s.cancelPost(ctx, id, req); err != nil && !publishingStarted(err) {
-			s.log(c).Error("cancel post of disconnected channel", slog.String("post_id", id), slog.String("error", err.Error()))
+	waitCtx, cancel := context.WithTimeout(ctx, disconnectWait)
+	defer cancel()
+	var res wfchannels.DisconnectResult
+	err = run.Get(waitCtx, &res)
+	switch {
+	case err == nil:
+		c.Status(http.StatusNoContent)
+	case ctx.Err() != nil:
+		// The client hung up; the disconnect goes on without it.
+	case waitCtx.Err() != nil || timedOut(err):
+		if ch, err = s.store.ChannelByID(ctx, ch.ID); err != nil {
+			s.fail(c, err)
+			return
 		}
+		c.JSON(http.StatusAccepted, s.toChannelView(ch))
+	default:
+		s.fail(c, err)
 	}
-	c.Status(http.StatusNoContent)
+}
+
+// timedOut says whether err is a deadline, which Temporal's client may
+// report (as its own DeadlineExceeded) a moment before the context's
+// deadline shows.
+func timedOut(err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)
 }
 
 // creatorInfoView answers GET /v1/channels/{id}/creator-info.
@@ -301,7 +305,7 @@ type creatorInfoView struct {
 
 // creatorInfo asks TikTok live; the answer is not stored (policy 000
 // section 4, "Platform API Interactions").
-func (s *Server) creatorInfo(c *gin.Context) {
+func (s *channelsAPI) creatorInfo(c *gin.Context) {
 	ch, ok := s.userChannel(c)
 	if !ok {
 		return
@@ -319,4 +323,12 @@ func (s *Server) creatorInfo(c *gin.Context) {
 	c.JSON(http.StatusOK, creatorInfoView{CreatorUsername: info.CreatorUsername, CreatorNickname: info.CreatorNickname,
 		CreatorAvatarURL: info.CreatorAvatarURL, PrivacyLevelOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
 		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxVideoPostDurationSec: info.MaxVideoPostDurationSec})
+}
+
+func (s *channelsAPI) addRoutes(r routers) {
+	r.user.GET("/channels", s.listChannels)
+	r.user.GET("/channels/:id/connect", s.connectChannel)
+	r.user.GET("/channels/:id/callback", s.channelCallback)
+	r.user.DELETE("/channels/:id", s.disconnectChannel)
+	r.user.GET("/channels/:id/creator-info", s.creatorInfo)
 }

@@ -4,13 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"net/http"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -18,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/loomcast/loomcast/internal/contractscan"
 	"github.com/loomcast/loomcast/models"
 )
 
@@ -25,38 +20,12 @@ import (
 // workflow contracts (../workflows), without building them.
 func contractErrorTypes(t *testing.T) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir("../workflows", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
-		for _, decl := range f.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !strings.HasPrefix(name.Name, "ErrType") || i >= len(vs.Values) {
-						continue
-					}
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					require.True(t, ok, "%s in %s is not a string literal", name.Name, path)
-					v, err := strconv.Unquote(lit.Value)
-					require.NoError(t, err)
-					out[f.Name.Name+"."+name.Name] = v
-				}
-			}
-		}
-		return nil
-	})
+	consts, err := contractscan.StringConstants("../workflows", func(name string) bool { return strings.HasPrefix(name, "ErrType") })
 	require.NoError(t, err)
+	out := map[string]string{}
+	for _, c := range consts {
+		out[c.Name] = c.Value
+	}
 	return out
 }
 

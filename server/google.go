@@ -24,7 +24,7 @@ const (
 
 // googleStart sends the browser to Google's consent page with a fresh
 // state and PKCE verifier, each kept in a short-lived cookie.
-func (s *Server) googleStart(c *gin.Context) {
+func (s *accountsAPI) googleStart(c *gin.Context) {
 	if s.google == nil {
 		s.fail(c, errorf(CodeNotFound, "Google sign-in is not configured on this server."))
 		return
@@ -39,7 +39,7 @@ func (s *Server) googleStart(c *gin.Context) {
 // googleCallback completes the sign-in: it checks state, exchanges the code
 // with the PKCE verifier, then signs into the linked account, links the
 // account with the same verified email, or creates one.
-func (s *Server) googleCallback(c *gin.Context) {
+func (s *accountsAPI) googleCallback(c *gin.Context) {
 	if s.google == nil {
 		s.fail(c, errorf(CodeNotFound, "Google sign-in is not configured on this server."))
 		return
@@ -93,7 +93,7 @@ func (s *Server) googleCallback(c *gin.Context) {
 }
 
 // googleAccount finds or creates the account for a Google identity.
-func (s *Server) googleAccount(c *gin.Context, id google.Identity) (models.User, error) {
+func (s *accountsAPI) googleAccount(c *gin.Context, id google.Identity) (models.User, error) {
 	ctx := c.Request.Context()
 	u, err := s.store.UserByGoogleSub(ctx, id.Subject)
 	if err == nil {
@@ -134,7 +134,7 @@ func (s *Server) googleAccount(c *gin.Context, id google.Identity) (models.User,
 
 // redirectToApp sends the browser back to the web app, with an error code
 // in the query when the sign-in did not succeed.
-func (s *Server) redirectToApp(c *gin.Context, errCode string) {
+func (s *accountsAPI) redirectToApp(c *gin.Context, errCode string) {
 	target := s.cfg.AppURL
 	if errCode != "" {
 		u, err := url.Parse(target)

@@ -49,7 +49,7 @@ func toProfile(u models.User, platforms []string) profile {
 	}
 }
 
-func (s *Server) getMe(c *gin.Context) {
+func (s *accountsAPI) getMe(c *gin.Context) {
 	u := currentPrincipal(c).User
 	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), u.ID)
 	if err != nil {
@@ -68,7 +68,7 @@ type patchMeRequest struct {
 	MarketingEmails *bool `json:"marketing_emails"`
 }
 
-func (s *Server) patchMe(c *gin.Context) {
+func (s *accountsAPI) patchMe(c *gin.Context) {
 	p := currentPrincipal(c)
 	var req patchMeRequest
 	if err := s.bindJSON(c, &req); err != nil {
@@ -137,7 +137,7 @@ func (s *Server) patchMe(c *gin.Context) {
 
 // reissueSession rewrites the session cookie with the user's current
 // email, timezone and connected platforms (policy 000 section 10.2).
-func (s *Server) reissueSession(c *gin.Context) error {
+func (s *base) reissueSession(c *gin.Context) error {
 	p := currentPrincipal(c)
 	if p == nil || p.SessionID == "" {
 		return nil
@@ -176,7 +176,7 @@ type closeResponse struct {
 
 // deleteMe closes the account: the purge process is started first (so the
 // 30-day grace is durable), then sessions and tokens end at once.
-func (s *Server) deleteMe(c *gin.Context) {
+func (s *accountsAPI) deleteMe(c *gin.Context) {
 	p := currentPrincipal(c)
 	if err := s.confirmPassword(c, p.User); err != nil {
 		s.fail(c, err)
@@ -205,7 +205,7 @@ func (s *Server) deleteMe(c *gin.Context) {
 // confirmPassword demands the current password of accounts that have one,
 // from every caller, a session or an access token alike. Wrong answers count
 // against the account's sign-in throttle, so a stolen session cannot guess.
-func (s *Server) confirmPassword(c *gin.Context, u models.User) error {
+func (s *base) confirmPassword(c *gin.Context, u models.User) error {
 	if u.PasswordHash == nil {
 		return nil
 	}
@@ -225,7 +225,7 @@ func (s *Server) confirmPassword(c *gin.Context, u models.User) error {
 
 // checkPassword checks a password re-entered to confirm a sensitive step;
 // an account without a password (Google sign-in) has none to give.
-func (s *Server) checkPassword(u models.User, given string) error {
+func (s *base) checkPassword(u models.User, given string) error {
 	if u.PasswordHash == nil {
 		return nil
 	}
@@ -249,7 +249,7 @@ type changePasswordRequest struct {
 }
 
 // changePassword sets a new password and ends every other session.
-func (s *Server) changePassword(c *gin.Context) {
+func (s *accountsAPI) changePassword(c *gin.Context) {
 	p := currentPrincipal(c)
 	var req changePasswordRequest
 	if err := s.bindJSON(c, &req); err != nil {

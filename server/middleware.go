@@ -17,7 +17,6 @@ import (
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/models"
-	"github.com/loomcast/loomcast/retention"
 )
 
 const (
@@ -44,7 +43,7 @@ type principal struct {
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
 // log returns the request's logger, carrying its request ID.
-func (s *Server) log(c *gin.Context) *slog.Logger {
+func (s *base) log(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(ctxLogger); ok {
 		return l.(*slog.Logger)
 	}
@@ -187,16 +186,15 @@ func (s *Server) principalFromSession(c *gin.Context, raw string) (*principal, e
 	if u.ClosedAt != nil {
 		return nil, nil
 	}
-	// Slide: a new cookie on every request, the row now and then.
+	// Slide: a new cookie on every request, the row now and then. The
+	// next request reads the row, so it is written here; its retention
+	// bucket and the marketing clock are the background writer's.
 	expires := now.Add(config.SessionIdle)
 	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
-		if err := s.buckets.Note(ctx, retention.Sessions, now); err != nil {
-			return nil, err
-		}
 		if err := s.store.TouchSession(ctx, sess.ID, now, expires); err != nil {
 			return nil, err
 		}
-		s.noteActivity(ctx, u.ID, now)
+		s.sessionTouches.add(sessionTouch{SessionID: sess.ID, UserID: u.ID, At: now})
 		if claims.Platforms, err = s.store.ConnectedPlatforms(ctx, u.ID); err != nil {
 			return nil, err
 		}
@@ -206,7 +204,7 @@ func (s *Server) principalFromSession(c *gin.Context, raw string) (*principal, e
 	return &principal{User: u, SessionID: sess.ID}, nil
 }
 
-func (s *Server) setSessionCookie(c *gin.Context, claims sessionClaims) {
+func (s *base) setSessionCookie(c *gin.Context, claims sessionClaims) {
 	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.sessionName(), s.cookies.encodeSession(claims), "/", config.SessionIdle, true))
 }
 
@@ -255,7 +253,7 @@ func (s *Server) requireUser(c *gin.Context) {
 }
 
 // requireRole lets through users holding one of the roles; admin holds all.
-func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
+func (s *base) requireRole(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := currentPrincipal(c)
 		if p == nil {
@@ -272,7 +270,7 @@ func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
 
 // bindJSON decodes a JSON body strictly: the content type must be JSON,
 // unknown fields and trailing data are refused, and size is capped.
-func (s *Server) bindJSON(c *gin.Context, dst any) error {
+func (s *base) bindJSON(c *gin.Context, dst any) error {
 	ct := c.GetHeader("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return errorf(CodeUnsupportedType, "Send the body as JSON with Content-Type: application/json.")
@@ -310,4 +308,27 @@ func decodeError(err error) error {
 			Fields: map[string]string{field: "is not a known field"}}
 	}
 	return errorf(CodeMalformed, "The body could not be read as JSON.")
+}
+
+// honourGPC records a Global Privacy Control signal (Sec-GPC: 1) from a
+// signed-in person as an opt-out of sale and sharing (CPRA regulations
+// 7025), once: later requests find it recorded.
+func (s *base) honourGPC(c *gin.Context) {
+	p := currentPrincipal(c)
+	if p == nil || c.GetHeader("Sec-GPC") != "1" {
+		c.Next()
+		return
+	}
+	ctx := c.Request.Context()
+	consents, err := s.store.Consents(ctx, p.User.ID)
+	if err == nil {
+		if cur, ok := consents[models.PurposeSaleOrSharing]; !ok || cur.Granted {
+			err = s.store.RecordConsent(ctx, models.Consent{UserID: p.User.ID, Purpose: models.PurposeSaleOrSharing, Granted: false,
+				At: s.now(), Source: "Global Privacy Control (Sec-GPC: 1)"})
+		}
+	}
+	if err != nil {
+		s.log(c).Warn("record Global Privacy Control", "error", err.Error())
+	}
+	c.Next()
 }

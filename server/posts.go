@@ -16,14 +16,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/loomcast/loomcast"
-	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
-	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
 
@@ -74,7 +69,7 @@ type postEventView struct {
 	At     time.Time `json:"at"`
 }
 
-func (s *Server) toPostView(p models.Post, events []models.PostEvent) postView {
+func (s *postsAPI) toPostView(p models.Post, events []models.PostEvent) postView {
 	v := postView{ID: p.ID, ChannelID: p.ChannelID, UploadID: p.UploadID, Platform: p.Platform, Caption: p.Caption, Privacy: p.Privacy,
 		AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, Status: p.Status, ScheduledAt: p.ScheduledAt,
 		Timezone: p.Timezone, PublishedAt: p.PublishedAt, PlatformPostID: p.PlatformPostID, FailureReason: p.FailureReason,
@@ -142,7 +137,7 @@ func resolveSchedule(raw, tz string, now time.Time) (time.Time, string) {
 	return time.Time{}, "must be RFC 3339 with an offset (2026-05-01T18:00:00+02:00), a local time (2026-05-01T18:00) or \"now\""
 }
 
-func (s *Server) createPost(c *gin.Context) {
+func (s *postsAPI) createPost(c *gin.Context) {
 	user := currentPrincipal(c).User
 	ctx := c.Request.Context()
 	if user.RestrictedAt != nil {
@@ -273,7 +268,7 @@ func (s *Server) createPost(c *gin.Context) {
 	s.answerPost(c, http.StatusCreated, *p)
 }
 
-func (s *Server) startPublication(ctx context.Context, p models.Post) error {
+func (s *postsAPI) startPublication(ctx context.Context, p models.Post) error {
 	in := posting.PublishInput{PostID: p.ID, UserID: p.UserID, ChannelID: p.ChannelID, UploadID: p.UploadID,
 		Platform: p.Platform, ScheduledAt: p.ScheduledAt, Attempt: p.Attempt}
 	_, err := s.temporal.ExecuteWorkflow(ctx, posting.StartOptions(in), posting.PublishPost, in)
@@ -282,7 +277,7 @@ func (s *Server) startPublication(ctx context.Context, p models.Post) error {
 
 // checkOptions validates a post's options against the platform: for TikTok,
 // the creator's live capabilities.
-func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.Options) error {
+func (s *postsAPI) checkOptions(ctx context.Context, ch models.Channel, o posting.Options) error {
 	if ch.Platform == loomcast.YouTube {
 		if !slices.Contains(posting.YouTubePrivacy, o.Privacy) {
 			return invalid(map[string]string{"privacy": "must be public, private or unlisted for YouTube"})
@@ -302,40 +297,7 @@ func (s *Server) checkOptions(ctx context.Context, ch models.Channel, o posting.
 	return nil
 }
 
-// liveCreatorInfo asks TikTok for the creator's capabilities, refreshing
-// the token once if TikTok says it expired.
-func (s *Server) liveCreatorInfo(ctx context.Context, ch models.Channel) (tiktok.CreatorInfo, error) {
-	if ch.Status != loomcast.ChannelActive {
-		return tiktok.CreatorInfo{}, errorf(CodeConflict, "The channel %q is %s; reconnect it first.", ch.DisplayName, ch.Status)
-	}
-	var info tiktok.CreatorInfo
-	call := func() error {
-		token, err := s.grants.Access(ctx, ch.ID)
-		if err != nil {
-			return err
-		}
-		info, err = s.tiktok.CreatorInfo(ctx, token)
-		return err
-	}
-	err := call()
-	var apiErr *tiktok.APIError
-	if errors.As(err, &apiErr) && apiErr.AuthExpired() {
-		if _, err = s.grants.Refresh(ctx, ch.ID); err == nil {
-			err = call()
-		}
-	}
-	switch {
-	case err == nil:
-		return info, nil
-	case errors.Is(err, grants.ErrReauthRequired):
-		return info, errorf(CodeConflict, "TikTok no longer accepts this channel's authorization; reconnect %q.", ch.DisplayName)
-	case errors.As(err, &apiErr) && apiErr.Retryable():
-		return info, &Error{Code: CodeUnavailable, Message: "TikTok is busy; try again in a minute.", RetryAfter: 60}
-	}
-	return info, fmt.Errorf("creator info: %w", err)
-}
-
-func (s *Server) answerPost(c *gin.Context, status int, p models.Post) {
+func (s *postsAPI) answerPost(c *gin.Context, status int, p models.Post) {
 	events, err := s.store.PostEvents(c.Request.Context(), p.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -351,7 +313,7 @@ type postList struct {
 }
 
 // listPosts pages through the user's posts, newest first, from the read model.
-func (s *Server) listPosts(c *gin.Context) {
+func (s *postsAPI) listPosts(c *gin.Context) {
 	user := currentPrincipal(c).User
 	f := models.PostFilter{Status: c.Query("status"), ChannelID: c.Query("channel_id"), Before: c.Query("cursor"), Limit: 50}
 	fields := map[string]string{}
@@ -388,7 +350,7 @@ func (s *Server) listPosts(c *gin.Context) {
 }
 
 // userPost loads the caller's post; another user's is a 404, never a 403.
-func (s *Server) userPost(c *gin.Context) (models.Post, bool) {
+func (s *postsAPI) userPost(c *gin.Context) (models.Post, bool) {
 	p, err := s.store.UserPost(c.Request.Context(), currentPrincipal(c).User.ID, c.Param("id"))
 	if errors.Is(err, models.ErrNotFound) {
 		s.fail(c, errorf(CodeNotFound, "You have no post with this ID."))
@@ -401,7 +363,7 @@ func (s *Server) userPost(c *gin.Context) (models.Post, bool) {
 	return p, true
 }
 
-func (s *Server) getPost(c *gin.Context) {
+func (s *postsAPI) getPost(c *gin.Context) {
 	p, ok := s.userPost(c)
 	if !ok {
 		return
@@ -409,188 +371,14 @@ func (s *Server) getPost(c *gin.Context) {
 	s.answerPost(c, http.StatusOK, p)
 }
 
-// patchPostRequest reschedules or edits a post; absent fields stay.
-type patchPostRequest struct {
-	ScheduledAt  *string `json:"scheduled_at"`
-	Timezone     *string `json:"timezone"`
-	Caption      *string `json:"caption"`
-	Privacy      *string `json:"privacy"`
-	AllowComment *bool   `json:"allow_comment"`
-	AllowDuet    *bool   `json:"allow_duet"`
-	AllowStitch  *bool   `json:"allow_stitch"`
-}
+func (s *postsAPI) addRoutes(r routers) {
+	r.user.POST("/uploads", s.createUpload)
+	r.user.POST("/posts", s.createPost)
+	r.user.GET("/posts", s.listPosts)
+	r.user.GET("/posts/:id", s.getPost)
+	r.user.PATCH("/posts/:id", s.patchPost)
+	r.user.DELETE("/posts/:id", s.deletePost)
 
-// patchPost reschedules or edits through Temporal Updates, so the caller
-// learns at once whether the change took effect: 409 once publishing began.
-func (s *Server) patchPost(c *gin.Context) {
-	p, ok := s.userPost(c)
-	if !ok {
-		return
-	}
-	var req patchPostRequest
-	if err := s.bindJSON(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if p.Status != loomcast.PostScheduled {
-		s.fail(c, notScheduled(p))
-		return
-	}
-	ctx := c.Request.Context()
-	fields := map[string]string{}
-	edit := posting.EditRequest{Caption: req.Caption, Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch}
-	editing := req.Caption != nil || req.Privacy != nil || req.AllowComment != nil || req.AllowDuet != nil || req.AllowStitch != nil
-	var newTime time.Time
-	tz := p.Timezone
-	if req.Timezone != nil && req.ScheduledAt == nil {
-		fields["timezone"] = "only goes with scheduled_at (it says how to read a local time)"
-	}
-	if req.ScheduledAt != nil {
-		if req.Timezone != nil {
-			tz = *req.Timezone
-			if msg := validateTimezone(tz); msg != "" {
-				fields["timezone"] = msg
-			}
-		}
-		if fields["timezone"] == "" {
-			var msg string
-			if newTime, msg = futureSchedule(*req.ScheduledAt, tz, s.now()); msg != "" {
-				fields["scheduled_at"] = msg
-			} else if up, err := s.store.UserUpload(ctx, p.UserID, p.UploadID); err == nil {
-				if msg := afterUploadExpiry(newTime, up); msg != "" {
-					fields["scheduled_at"] = msg
-				}
-			}
-		}
-	}
-	if req.Caption != nil && utf8.RuneCountInString(*req.Caption) > maxCaption {
-		fields["caption"] = fmt.Sprintf("must be at most %d characters", maxCaption)
-	}
-	if !editing && req.ScheduledAt == nil {
-		s.fail(c, errorf(CodeInvalid, "Nothing to change: send scheduled_at, caption, privacy or allow_* fields."))
-		return
-	}
-	if len(fields) > 0 {
-		s.fail(c, invalid(fields))
-		return
-	}
-	if editing {
-		ch, err := s.store.UserChannel(ctx, p.UserID, p.ChannelID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		o := posting.Options{Privacy: p.Privacy, AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch}
-		if req.Privacy != nil {
-			o.Privacy = *req.Privacy
-		}
-		if req.AllowComment != nil {
-			o.AllowComment = *req.AllowComment
-		}
-		if req.AllowDuet != nil {
-			o.AllowDuet = *req.AllowDuet
-		}
-		if req.AllowStitch != nil {
-			o.AllowStitch = *req.AllowStitch
-		}
-		if err := s.checkOptions(ctx, ch, o); err != nil {
-			s.fail(c, err)
-			return
-		}
-		if err := s.updatePost(ctx, p.ID, posting.UpdateEdit, edit); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	if req.ScheduledAt != nil {
-		if err := s.updatePost(ctx, p.ID, posting.UpdateReschedule, posting.RescheduleRequest{ScheduledAt: newTime, Timezone: tz}); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	p, err := s.store.UserPost(ctx, p.UserID, p.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.answerPost(c, http.StatusOK, p)
-}
-
-// deletePost cancels a scheduled post (409 once publishing began).
-func (s *Server) deletePost(c *gin.Context) {
-	p, ok := s.userPost(c)
-	if !ok {
-		return
-	}
-	if p.Status != loomcast.PostScheduled {
-		s.fail(c, notScheduled(p))
-		return
-	}
-	ctx := c.Request.Context()
-	if err := s.cancelPost(ctx, p.ID, posting.CancelRequest{Reason: "cancelled by you", By: "user"}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	p, err := s.store.UserPost(ctx, p.UserID, p.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.answerPost(c, http.StatusOK, p)
-}
-
-// notScheduled explains why a post that left "scheduled" cannot change.
-func notScheduled(p models.Post) error {
-	switch p.Status {
-	case loomcast.PostCancelled:
-		return errorf(CodeConflict, "The post is already cancelled.")
-	case loomcast.PostPublished:
-		return errorf(CodeConflict, "The post is already published: it can no longer be changed or cancelled.")
-	case loomcast.PostFailed:
-		return errorf(CodeConflict, "The post failed: it can no longer be changed; schedule a new one (or ask support to retry it).")
-	}
-	return errorf(CodeConflict, "Publishing has already started (the post is %s): it can no longer be changed or cancelled.", p.Status)
-}
-
-// errPostSettled answers an Update to a post whose process has finished.
-var errPostSettled = &Error{Code: CodeConflict, Message: refusals[posting.ErrTypePublishingStarted].message}
-
-// cancelPost cancels a scheduled post through its process.
-func (s *Server) cancelPost(ctx context.Context, postID string, req posting.CancelRequest) error {
-	return s.updatePost(ctx, postID, posting.UpdateCancel, req)
-}
-
-// updatePost sends an Update to the post's process and waits for its
-// outcome. Refusals come back as the contract's application errors, which
-// fail translates through the error table.
-func (s *Server) updatePost(ctx context.Context, postID, name string, arg any) error {
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   posting.PublishWorkflowID(postID),
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		var st posting.State
-		err = h.Get(ctx, &st)
-	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		// The workflow has finished: the post is settled.
-		return errPostSettled
-	}
-	return err
-}
-
-// publishingStarted says whether an Update was refused because the post
-// is no longer scheduled.
-func publishingStarted(err error) bool {
-	var appErr *temporal.ApplicationError
-	return errors.Is(err, errPostSettled) || (errors.As(err, &appErr) && appErr.Type() == posting.ErrTypePublishingStarted)
-}
-
-// tiktokCapabilities reads a creator's live TikTok creator info.
-func tiktokCapabilities(info tiktok.CreatorInfo) posting.Capabilities {
-	return posting.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
-		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
+	r.staff.POST("/posts/:id/cancel", s.requireRole(models.RoleSupport), s.adminCancelPost)
+	r.staff.POST("/posts/:id/retry", s.requireRole(models.RoleSupport), s.adminRetryPost)
 }

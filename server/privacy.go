@@ -2,18 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"math/big"
 	"net/http"
-	netmail "net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,18 +13,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast"
-	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/privacy/calendar"
 	wfprivacy "github.com/loomcast/loomcast/workflows/privacy"
-)
-
-// Verification codes of public requests (the issue: 6 digits, 10 minutes,
-// 3 attempts, then void).
-const (
-	codeLifetime    = 10 * time.Minute
-	codeMaxAttempts = 3
-	codeResendAfter = time.Minute
 )
 
 // privacyRequestBody files a request.
@@ -72,7 +54,7 @@ type progress struct {
 	Total int `json:"total"`
 }
 
-func (s *Server) toPrivacyView(r models.PrivacyRequest) privacyRequestView {
+func (s *privacyAPI) toPrivacyView(r models.PrivacyRequest) privacyRequestView {
 	right, _ := wfprivacy.RightNamed(r.FiledAs)
 	v := privacyRequestView{ID: r.ID, Type: r.Type, Right: r.FiledAs, Law: right.Law, Regime: r.Regime, Status: r.Status,
 		ReceivedAt: r.ReceivedAt.UTC(), VerifiedAt: utcPtr(r.VerifiedAt), DeadlineAt: utcPtr(r.DeadlineAt),
@@ -154,13 +136,21 @@ func parseRequest(body privacyRequestBody) (wfprivacy.Right, calendar.Regime, st
 
 // createPrivacyRequest answers POST /v1/privacy/requests: a signed-in
 // person files a request about their own account.
-func (s *Server) createPrivacyRequest(c *gin.Context) {
+func (s *privacyAPI) createPrivacyRequest(c *gin.Context) {
 	p := currentPrincipal(c)
 	var body privacyRequestBody
 	if err := s.bindJSON(c, &body); err != nil {
 		s.fail(c, err)
 		return
 	}
+	// The password proves who asks; it is not part of what is asked.
+	fingerprint := body
+	fingerprint.Password = ""
+	done, ok := s.beginIdempotent(c, p.User.ID, p.User.ID, fingerprint)
+	if !ok {
+		return
+	}
+	defer done()
 	if body.Email != "" && models.NormalizeEmail(body.Email) != p.User.Email {
 		s.fail(c, &Error{Code: CodeForbidden, Message: "A signed-in request is about your own account; for someone else's data, that person must file it."})
 		return
@@ -192,7 +182,7 @@ const recentAuthWindow = 10 * time.Minute
 // recentAuth checks that the person just proved who they are: the
 // password again, or for an account without one, a Google sign-in in the
 // last 10 minutes.
-func (s *Server) recentAuth(c *gin.Context, p *principal, password string) error {
+func (s *privacyAPI) recentAuth(c *gin.Context, p *principal, password string) error {
 	if p.User.PasswordHash != nil {
 		return s.checkPassword(p.User, password)
 	}
@@ -212,7 +202,7 @@ func (s *Server) recentAuth(c *gin.Context, p *principal, password string) error
 
 // filePrivacyRequest stores the request (or joins the open identical one)
 // and starts its process.
-func (s *Server) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest, right wfprivacy.Right, verified bool) {
+func (s *privacyAPI) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest, right wfprivacy.Right, verified bool) {
 	ctx := c.Request.Context()
 	joined, err := s.store.CreatePrivacyRequest(ctx, r)
 	if err != nil {
@@ -236,7 +226,7 @@ func (s *Server) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest, ri
 	c.JSON(status, v)
 }
 
-func (s *Server) startPrivacyWorkflow(ctx context.Context, r models.PrivacyRequest, right wfprivacy.Right, verified bool) error {
+func (s *privacyAPI) startPrivacyWorkflow(ctx context.Context, r models.PrivacyRequest, right wfprivacy.Right, verified bool) error {
 	repeated, err := s.repeatedRequest(ctx, r)
 	if err != nil {
 		return err
@@ -262,198 +252,12 @@ func (s *Server) startPrivacyWorkflow(ctx context.Context, r models.PrivacyReque
 // repeatedRequest reports a request of the same type by the same email
 // answered in the last 30 days: staff judge whether it is manifestly
 // unfounded or excessive (GDPR art. 12(5)).
-func (s *Server) repeatedRequest(ctx context.Context, r models.PrivacyRequest) (bool, error) {
-	var n int64
-	err := s.store.DB().WithContext(ctx).Model(&models.PrivacyRequest{}).
-		Where("email = ? AND type = ? AND id <> ? AND status IN ? AND closed_at > ?", r.Email, r.Type, r.ID,
-			[]string{loomcast.PrivacyClosed, loomcast.PrivacyAnswered}, s.now().AddDate(0, 0, -30)).Count(&n).Error
-	return n > 0, err
-}
-
-// createPublicPrivacyRequest answers POST /v1/privacy/requests/public:
-// anyone files with an email address, then proves control of it with a
-// code sent there. The answer is the same whether or not an account
-// exists.
-func (s *Server) createPublicPrivacyRequest(c *gin.Context) {
-	if !s.allowPrivacyMail(c) {
-		return
-	}
-	var body privacyRequestBody
-	if err := s.bindJSON(c, &body); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if _, err := mailAddress(body.Email); err != nil {
-		s.fail(c, invalid(map[string]string{"email": "must be a valid email address"}))
-		return
-	}
-	right, regime, details, apiErr := parseRequest(body)
-	if apiErr != nil {
-		s.fail(c, apiErr)
-		return
-	}
-	ctx := c.Request.Context()
-	r := &models.PrivacyRequest{Email: models.NormalizeEmail(body.Email), Type: right.Type, FiledAs: right.Name, Regime: string(regime),
-		Region: strings.ToUpper(body.Region), Source: "public", Status: loomcast.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
-	joined, err := s.store.CreatePrivacyRequest(ctx, r)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if !joined {
-		if err := s.startPrivacyWorkflow(ctx, *r, right, false); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
-			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; try again in a minute.", RetryAfter: 30})
-			return
-		}
-	}
-	if r.Status == loomcast.PrivacyVerifying && (!joined || r.CodeExpiresAt == nil || s.now().After(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter))) {
-		if err := s.sendPrivacyCode(ctx, *r); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "status": r.Status, "joined": joined,
-		"message": "If the address is yours, it has received a 6-digit code valid for 10 minutes: send it to POST /v1/privacy/requests/public/" + r.ID + "/verify."})
-}
-
-func mailAddress(s string) (string, error) {
-	a, err := netmail.ParseAddress(s)
-	if err != nil || a.Name != "" || strings.ContainsAny(s, "\r\n") {
-		return "", errors.New("not a bare email address")
-	}
-	return a.Address, nil
-}
-
-// allowPrivacyMail counts a public call that may send mail to an address
-// the caller typed, and refuses it past 10 an hour from one IP address, so
-// the form cannot be used to flood someone's mailbox.
-func (s *Server) allowPrivacyMail(c *gin.Context) bool {
-	ip := c.ClientIP()
-	if wait, blocked := s.limits.ipPrivacyMail.blocked(ip); blocked {
-		s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many privacy requests from your network; try again later or write to the privacy team.", RetryAfter: retryAfterSeconds(wait)})
-		return false
-	}
-	s.limits.ipPrivacyMail.add(ip)
-	return true
-}
-
-// sendPrivacyCode issues a new code for a public request (voiding the
-// old one) and mails it.
-func (s *Server) sendPrivacyCode(ctx context.Context, r models.PrivacyRequest) error {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return err
-	}
-	code := fmt.Sprintf("%06d", n.Int64())
-	expires := s.now().Add(codeLifetime)
-	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{CodeHash: models.Ptr(s.codeHash(r.ID, code)), CodeExpiresAt: &expires, CodeAttempts: models.Ptr(0)}); err != nil {
-		return err
-	}
-	return s.mail.Send(ctx, mail.Message{To: r.Email, Kind: "verification_code", RequestID: r.ID,
-		Subject: "Your Loomcast privacy request code: " + code,
-		Text: "Someone, we hope you, filed a privacy request with this address (reference " + r.ID + ").\n\n" +
-			"Your code is " + code + ". It is valid for 10 minutes and 3 attempts.\n\nIf it was not you, ignore this message: nothing will happen.\n"})
-}
-
-func (s *Server) codeHash(requestID, code string) string {
-	m := hmac.New(sha256.New, s.cfg.SessionKey)
-	m.Write([]byte("privacy-code|" + requestID + "|" + code))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// unverifiedRequest loads the public request of the path that still waits
-// for its email proof.
-func (s *Server) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, bool) {
-	r, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id"))
-	if err != nil || r.Source != "public" {
-		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
-		return r, false
-	}
-	if r.Status != loomcast.PrivacyVerifying {
-		s.fail(c, errorf(CodeConflict, "This request is already %s.", r.Status))
-		return r, false
-	}
-	return r, true
-}
-
-// verifyPrivacyCode answers POST /v1/privacy/requests/public/{id}/verify.
-func (s *Server) verifyPrivacyCode(c *gin.Context) {
-	var body struct {
-		Code string `json:"code"`
-	}
-	if err := s.bindJSON(c, &body); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	r, ok := s.unverifiedRequest(c)
-	if !ok {
-		return
-	}
-	void := errorf(CodeInvalid, "This code is no longer valid; ask for a new one with POST /v1/privacy/requests/public/%s/code.", r.ID)
-	if r.CodeHash == "" || r.CodeExpiresAt == nil || !s.now().Before(*r.CodeExpiresAt) || r.CodeAttempts >= codeMaxAttempts {
-		s.fail(c, void)
-		return
-	}
-	attempts, err := s.store.CountPrivacyCodeAttempt(ctx, r.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if attempts > codeMaxAttempts {
-		s.fail(c, void)
-		return
-	}
-	if !hmac.Equal([]byte(s.codeHash(r.ID, strings.TrimSpace(body.Code))), []byte(r.CodeHash)) {
-		left := codeMaxAttempts - attempts
-		if left <= 0 {
-			s.fail(c, void)
-			return
-		}
-		s.fail(c, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The code is wrong; %d attempt(s) left.", left), Fields: map[string]string{"code": "is wrong"}})
-		return
-	}
-	fields := models.PrivacyFields{CodeHash: models.Ptr(""), Status: models.Ptr(loomcast.PrivacyReceived)}
-	if u, err := s.store.UserByEmail(ctx, r.Email); err == nil {
-		fields.UserID = &u.ID
-	}
-	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, fields); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.temporal.SignalWorkflow(ctx, wfprivacy.WorkflowID(r.ID), "", wfprivacy.SignalVerified, s.now()); err != nil {
-		s.fail(c, &Error{Code: CodeUnavailable, Message: "Your code was right but the request could not move on; send it again in a minute.", RetryAfter: 30})
-		_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyVerifying)})
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": loomcast.PrivacyReceived,
-		"message": "Thank you: your address is confirmed and your request is being handled. We will write to you there."})
-}
-
-// resendPrivacyCode answers POST /v1/privacy/requests/public/{id}/code.
-func (s *Server) resendPrivacyCode(c *gin.Context) {
-	if !s.allowPrivacyMail(c) {
-		return
-	}
-	ctx := c.Request.Context()
-	r, ok := s.unverifiedRequest(c)
-	if !ok {
-		return
-	}
-	if r.CodeExpiresAt != nil && s.now().Before(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter)) {
-		s.fail(c, &Error{Code: CodeRateLimited, Message: "A code was sent less than a minute ago.", RetryAfter: 60})
-		return
-	}
-	if err := s.sendPrivacyCode(ctx, r); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "message": "A new code was sent; the old one no longer works."})
+func (s *privacyAPI) repeatedRequest(ctx context.Context, r models.PrivacyRequest) (bool, error) {
+	return s.store.RepeatsAnsweredRequest(ctx, r, s.now().AddDate(0, 0, -30))
 }
 
 // ownPrivacyRequest loads one of the signed-in user's requests.
-func (s *Server) ownPrivacyRequest(c *gin.Context) (models.PrivacyRequest, bool) {
+func (s *privacyAPI) ownPrivacyRequest(c *gin.Context) (models.PrivacyRequest, bool) {
 	r, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id"))
 	if err != nil || r.UserID != currentPrincipal(c).User.ID {
 		s.fail(c, errorf(CodeNotFound, "You have no privacy request %q.", c.Param("id")))
@@ -462,13 +266,13 @@ func (s *Server) ownPrivacyRequest(c *gin.Context) (models.PrivacyRequest, bool)
 	return r, true
 }
 
-func (s *Server) getPrivacyRequest(c *gin.Context) {
+func (s *privacyAPI) getPrivacyRequest(c *gin.Context) {
 	if r, ok := s.ownPrivacyRequest(c); ok {
 		c.JSON(http.StatusOK, s.toPrivacyView(r))
 	}
 }
 
-func (s *Server) listPrivacyRequests(c *gin.Context) {
+func (s *privacyAPI) listPrivacyRequests(c *gin.Context) {
 	rs, err := s.store.UserPrivacyRequests(c.Request.Context(), currentPrincipal(c).User.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -482,7 +286,7 @@ func (s *Server) listPrivacyRequests(c *gin.Context) {
 }
 
 // withdrawPrivacyRequest answers POST /v1/privacy/requests/{id}/withdraw.
-func (s *Server) withdrawPrivacyRequest(c *gin.Context) {
+func (s *privacyAPI) withdrawPrivacyRequest(c *gin.Context) {
 	r, ok := s.ownPrivacyRequest(c)
 	if !ok {
 		return
@@ -492,7 +296,7 @@ func (s *Server) withdrawPrivacyRequest(c *gin.Context) {
 
 // clarifyPrivacyRequest answers POST /v1/privacy/requests/{id}/clarify:
 // the requester answers staff's question, and the legal clock runs again.
-func (s *Server) clarifyPrivacyRequest(c *gin.Context) {
+func (s *privacyAPI) clarifyPrivacyRequest(c *gin.Context) {
 	r, ok := s.ownPrivacyRequest(c)
 	if !ok {
 		return
@@ -513,7 +317,7 @@ func (s *Server) clarifyPrivacyRequest(c *gin.Context) {
 
 // privacyUpdate sends an Update to a request's process and answers with
 // the request as it then is.
-func (s *Server) privacyUpdate(c *gin.Context, id, name string, arg any) {
+func (s *privacyAPI) privacyUpdate(c *gin.Context, id, name string, arg any) {
 	ctx := c.Request.Context()
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: wfprivacy.WorkflowID(id), UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
@@ -537,185 +341,23 @@ func (s *Server) privacyUpdate(c *gin.Context, id, name string, arg any) {
 	c.JSON(http.StatusOK, s.toPrivacyView(r))
 }
 
-// downloadExport answers GET /v1/privacy/exports/{id}: the archive behind
-// the signed link mailed to the requester, for 7 days.
-func (s *Server) downloadExport(c *gin.Context) {
-	ctx := c.Request.Context()
-	id := c.Param("id")
-	exp, err := strconv.ParseInt(c.Query("expires"), 10, 64)
-	expires := time.Unix(exp, 0)
-	want := wfprivacy.SignExportLink(s.cfg.SessionKey, id, expires)
-	if err != nil || !hmac.Equal([]byte(want), []byte(c.Query("sig"))) {
-		s.fail(c, errorf(CodeForbidden, "This link is not valid."))
-		return
-	}
-	if !s.now().Before(expires) {
-		s.fail(c, &Error{Code: CodeNotFound, Message: "This link has expired and the archive was deleted; file a new access request."})
-		return
-	}
-	r, err := s.store.PrivacyRequestByID(ctx, id)
-	if err != nil || r.ExportKey == "" {
-		s.fail(c, errorf(CodeNotFound, "The archive no longer exists."))
-		return
-	}
-	f, err := s.blob.Open(ctx, r.ExportKey)
-	if err != nil {
-		s.fail(c, errorf(CodeNotFound, "The archive no longer exists."))
-		return
-	}
-	defer f.Close()
-	c.Header("Content-Type", "application/zip")
-	c.Header("Content-Disposition", `attachment; filename="loomcast-data-`+id+`.zip"`)
-	c.Header("Cache-Control", "no-store")
-	c.Status(http.StatusOK)
-	_, _ = io.Copy(c.Writer, f)
-}
+func (s *privacyAPI) addRoutes(r routers) {
+	r.public.POST("/privacy/requests/public", s.createPublicPrivacyRequest)
+	r.public.POST("/privacy/requests/public/:id/verify", s.verifyPrivacyCode)
+	r.public.POST("/privacy/requests/public/:id/code", s.resendPrivacyCode)
+	r.public.GET("/privacy/exports/:id", s.downloadExport)
 
-// adminPrivacyView is a request as the privacy team sees it.
-type adminPrivacyView struct {
-	privacyRequestView
-	UserID string `json:"user_id,omitempty"`
-	Email  string `json:"email"`
-	Source string `json:"source"`
-}
+	r.user.POST("/privacy/requests", s.createPrivacyRequest)
+	r.user.GET("/privacy/requests", s.listPrivacyRequests)
+	r.user.GET("/privacy/requests/:id", s.getPrivacyRequest)
+	r.user.POST("/privacy/requests/:id/withdraw", s.withdrawPrivacyRequest)
+	r.user.POST("/privacy/requests/:id/clarify", s.clarifyPrivacyRequest)
 
-// adminPrivacyRequests answers GET /v1/admin/privacy/requests: the open
-// requests, most urgent first, with their due date and days left.
-func (s *Server) adminPrivacyRequests(c *gin.Context) {
-	rs, err := s.store.OpenPrivacyRequests(c.Request.Context())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]adminPrivacyView, len(rs))
-	for i, r := range rs {
-		out[i] = adminPrivacyView{privacyRequestView: s.toPrivacyView(r), UserID: r.UserID, Email: r.Email, Source: r.Source}
-	}
-	c.JSON(http.StatusOK, gin.H{"requests": out})
-}
-
-// adminPrivacyRequest answers GET /v1/admin/privacy/requests/{id}, with
-// the request's audit log.
-func (s *Server) adminPrivacyRequest(c *gin.Context) {
-	ctx := c.Request.Context()
-	r, err := s.store.PrivacyRequestByID(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	audit, err := s.store.PrivacyAuditOf(ctx, r.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	type entry struct {
-		At     time.Time `json:"at"`
-		Actor  string    `json:"actor"`
-		Action string    `json:"action"`
-		Detail string    `json:"detail,omitempty"`
-	}
-	entries := make([]entry, len(audit))
-	for i, a := range audit {
-		entries[i] = entry{At: a.At.UTC(), Actor: a.Actor, Action: a.Action, Detail: a.Detail}
-	}
-	c.JSON(http.StatusOK, gin.H{"request": adminPrivacyView{privacyRequestView: s.toPrivacyView(r), UserID: r.UserID, Email: r.Email, Source: r.Source},
-		"audit": entries})
-}
-
-// adminReviewPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/review.
-func (s *Server) adminReviewPrivacyRequest(c *gin.Context) {
-	var body struct {
-		Approve *bool  `json:"approve"`
-		Reason  string `json:"reason"`
-	}
-	if err := s.bindJSON(c, &body); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if body.Approve == nil {
-		s.fail(c, invalid(map[string]string{"approve": "is required: true to carry the request out, false to refuse it"}))
-		return
-	}
-	if !*body.Approve && strings.TrimSpace(body.Reason) == "" {
-		s.fail(c, invalid(map[string]string{"reason": "is required to refuse: the reasons are sent to the requester"}))
-		return
-	}
-	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.privacyUpdate(c, c.Param("id"), wfprivacy.UpdateReview, wfprivacy.ReviewDecision{Approve: *body.Approve, Reason: strings.TrimSpace(body.Reason),
-		By: "staff:" + currentPrincipal(c).User.ID})
-}
-
-// adminExtendPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/extend.
-func (s *Server) adminExtendPrivacyRequest(c *gin.Context) {
-	s.staffTextUpdate(c, "reason", "is required: it is sent to the requester with the new deadline", wfprivacy.UpdateExtend,
-		func(text, by string) any { return wfprivacy.ExtendRequest{Reason: text, By: by} })
-}
-
-// adminClarifyPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/clarify.
-func (s *Server) adminClarifyPrivacyRequest(c *gin.Context) {
-	s.staffTextUpdate(c, "question", "is required: it is sent to the requester", wfprivacy.UpdateClarify,
-		func(text, by string) any { return wfprivacy.ClarifyRequest{Question: text, By: by} })
-}
-
-// staffTextUpdate reads a body of one required text field and sends the
-// request's process the Update that arg builds from it and the staff
-// member.
-func (s *Server) staffTextUpdate(c *gin.Context, field, required, update string, arg func(text, by string) any) {
-	var body map[string]string
-	if err := s.bindJSON(c, &body); err != nil {
-		s.fail(c, err)
-		return
-	}
-	text := strings.TrimSpace(body[field])
-	if text == "" || len(body) > 1 {
-		s.fail(c, invalid(map[string]string{field: required}))
-		return
-	}
-	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.privacyUpdate(c, c.Param("id"), update, arg(text, "staff:"+currentPrincipal(c).User.ID))
-}
-
-// adminOutbox answers GET /v1/admin/outbox: the mail make run kept
-// instead of sending.
-func (s *Server) adminOutbox(c *gin.Context) {
-	box, ok := s.mail.(*mail.Outbox)
-	if !ok {
-		s.fail(c, errorf(CodeNotFound, "Mail is sent by SMTP here; there is no local outbox."))
-		return
-	}
-	msgs, err := box.List(c.Request.Context(), 200)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"messages": msgs})
-}
-
-// honourGPC records a Global Privacy Control signal (Sec-GPC: 1) from a
-// signed-in person as an opt-out of sale and sharing (CPRA regulations
-// 7025), once: later requests find it recorded.
-func (s *Server) honourGPC(c *gin.Context) {
-	p := currentPrincipal(c)
-	if p == nil || c.GetHeader("Sec-GPC") != "1" {
-		c.Next()
-		return
-	}
-	ctx := c.Request.Context()
-	consents, err := s.store.Consents(ctx, p.User.ID)
-	if err == nil {
-		if cur, ok := consents[models.PurposeSaleOrSharing]; !ok || cur.Granted {
-			err = s.store.RecordConsent(ctx, models.Consent{UserID: p.User.ID, Purpose: models.PurposeSaleOrSharing, Granted: false,
-				At: s.now(), Source: "Global Privacy Control (Sec-GPC: 1)"})
-		}
-	}
-	if err != nil {
-		s.log(c).Warn("record Global Privacy Control", "error", err.Error())
-	}
-	c.Next()
+	privacyTeam := s.requireRole(models.RolePrivacy)
+	r.staff.GET("/privacy/requests", privacyTeam, s.adminPrivacyRequests)
+	r.staff.GET("/privacy/requests/:id", privacyTeam, s.adminPrivacyRequest)
+	r.staff.POST("/privacy/requests/:id/review", privacyTeam, s.adminReviewPrivacyRequest)
+	r.staff.POST("/privacy/requests/:id/extend", privacyTeam, s.adminExtendPrivacyRequest)
+	r.staff.POST("/privacy/requests/:id/clarify", privacyTeam, s.adminClarifyPrivacyRequest)
+	r.staff.GET("/outbox", s.requireRole(models.RolePrivacy, models.RoleSupport), s.adminOutbox)
 }

@@ -94,7 +94,7 @@ type Problem struct {
 // fail answers the request with the problem for err, translated by
 // toAPIError; unexpected errors are logged once and shown as "internal
 // error" with the request ID.
-func (s *Server) fail(c *gin.Context, err error) {
+func (s *base) fail(c *gin.Context, err error) {
 	apiErr, unexpected := toAPIError(err)
 	if unexpected {
 		s.log(c).Error("request failed", slog.String("error", err.Error()))

@@ -70,7 +70,7 @@ func (r *requestLogs) flush() {
 // noteActivity records that the user was active today and, on the first
 // activity of a day, moves the marketing clock (24 months of inactivity).
 // It never fails the request.
-func (s *Server) noteActivity(ctx context.Context, userID string, at time.Time) {
+func (s *base) noteActivity(ctx context.Context, userID string, at time.Time) {
 	changed, err := s.store.TouchActivity(ctx, userID, at)
 	if err == nil && changed {
 		err = s.retention.Schedule(ctx, scheduler.Item{Category: retention.Marketing, ObjectID: userID, UserID: userID, Start: at})
@@ -82,7 +82,7 @@ func (s *Server) noteActivity(ctx context.Context, userID string, at time.Time) 
 
 // securityEvent records an entry of the security log (kept 12 months,
 // policy 004 section 10). Failing to record it is logged, not fatal.
-func (s *Server) securityEvent(ctx context.Context, kind, userID, ip, detail string) {
+func (s *base) securityEvent(ctx context.Context, kind, userID, ip, detail string) {
 	at := s.now()
 	if err := s.buckets.Note(ctx, retention.SecurityLogs, at); err != nil {
 		s.logger.Error("schedule security log retention", slog.String("error", err.Error()))

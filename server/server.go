@@ -80,32 +80,19 @@ type Deps struct {
 	// Mail sends privacy mail (verification codes); the outbox of make
 	// run when it is a *mail.Outbox.
 	Mail mail.Sender
+	// Retention starts retention clocks; nil builds one on Temporal.
+	Retention *scheduler.Scheduler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// Server is the HTTP API.
+// Server is the HTTP API: the middleware that every request goes through,
+// and the handler groups of the capabilities (groups.go).
 type Server struct {
-	cfg       Config
-	store     *models.Store
-	temporal  client.Client
-	logger    *slog.Logger
-	google    GoogleSignIn
-	cookies   cookies
-	now       func() time.Time
-	limits    *loginLimits
-	engine    *gin.Engine
-	blob      blob.Store
-	grants    *grants.Manager
-	tiktok    *tiktok.Client
-	youtube   *youtube.Client
-	relayWake chan struct{}
-	// retention starts retention clocks; buckets those of logs and
-	// sessions, once per time bucket.
-	retention   *scheduler.Scheduler
-	buckets     *scheduler.Buckets
-	requestLogs *requestLogs
-	mail        mail.Sender
+	*base
+	engine *gin.Engine
+	// sessionTouches slides sessions in the background.
+	sessionTouches *sessionTouches
 }
 
 // New builds the API and its routes.
@@ -126,26 +113,25 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Server{
-		cfg:       cfg,
-		store:     d.Store,
-		temporal:  d.Temporal,
-		logger:    d.Logger,
-		google:    d.Google,
-		cookies:   cookies{key: cfg.SessionKey, production: cfg.Production},
-		now:       func() time.Time { return now().UTC() },
-		blob:      d.Blob,
-		grants:    d.Grants,
-		tiktok:    d.TikTok,
-		youtube:   d.YouTube,
-		relayWake: d.RelayWake,
+	retention := d.Retention
+	if retention == nil {
+		retention = &scheduler.Scheduler{Store: d.Store, Waker: scheduler.TemporalWaker{Client: d.Temporal}}
 	}
-	s.mail = d.Mail
-	s.retention = &scheduler.Scheduler{Store: d.Store, Waker: scheduler.TemporalWaker{Client: d.Temporal}}
-	s.buckets = scheduler.NewBuckets(s.retention)
-	s.requestLogs = &requestLogs{store: d.Store, buckets: s.buckets, logger: d.Logger}
-	s.limits = newLoginLimits(s.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
-	engine, err := s.routes(d.Sandboxes)
+	buckets := scheduler.NewBuckets(retention)
+	b := &base{
+		cfg:         cfg,
+		store:       d.Store,
+		logger:      d.Logger,
+		now:         func() time.Time { return now().UTC() },
+		cookies:     cookies{key: cfg.SessionKey, production: cfg.Production},
+		retention:   retention,
+		buckets:     buckets,
+		requestLogs: &requestLogs{store: d.Store, buckets: buckets, logger: d.Logger},
+	}
+	b.limits = newLoginLimits(b.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
+	s := &Server{base: b}
+	s.sessionTouches = &sessionTouches{s: s}
+	engine, err := s.routes(d)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +142,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 // Handler returns the API as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-func (s *Server) routes(sandboxes map[string]http.Handler) (*gin.Engine, error) {
+func (s *Server) routes(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
@@ -176,71 +162,21 @@ func (s *Server) routes(sandboxes map[string]http.Handler) (*gin.Engine, error) 
 	})
 
 	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
+	r.GET("/readyz", s.readyz(d.Temporal))
 	r.GET("/openapi.json", s.openAPI)
-	r.POST("/webhooks/tiktok", s.tiktokWebhook)
-	r.POST("/webhooks/stripe", s.stripeWebhook)
 
 	v1 := r.Group("/v1", s.authenticate, s.checkCSRF)
-	v1.GET("/auth/csrf", s.csrfToken)
-	v1.POST("/auth/register", s.register)
-	v1.POST("/privacy/requests/public", s.createPublicPrivacyRequest)
-	v1.POST("/privacy/requests/public/:id/verify", s.verifyPrivacyCode)
-	v1.POST("/privacy/requests/public/:id/code", s.resendPrivacyCode)
-	v1.GET("/privacy/exports/:id", s.downloadExport)
-	v1.POST("/auth/login", s.login)
-	v1.POST("/auth/logout", s.logout)
-	v1.GET("/auth/google/start", s.googleStart)
-	v1.GET("/auth/google/callback", s.googleCallback)
+	rs := routers{
+		root:   r,
+		public: v1,
+		user:   v1.Group("", s.requireUser, s.honourGPC),
+		staff:  v1.Group("/admin", s.requireUser, s.requireRole(models.RoleSupport, models.RolePrivacy, models.RoleAdmin)),
+	}
+	for _, g := range s.groups(d) {
+		g.addRoutes(rs)
+	}
 
-	me := v1.Group("", s.requireUser, s.honourGPC)
-	me.POST("/privacy/requests", s.createPrivacyRequest)
-	me.GET("/privacy/requests", s.listPrivacyRequests)
-	me.GET("/privacy/requests/:id", s.getPrivacyRequest)
-	me.POST("/privacy/requests/:id/withdraw", s.withdrawPrivacyRequest)
-	me.POST("/privacy/requests/:id/clarify", s.clarifyPrivacyRequest)
-	me.GET("/me", s.getMe)
-	me.PATCH("/me", s.patchMe)
-	me.DELETE("/me", s.deleteMe)
-	me.POST("/me/password", s.changePassword)
-	me.POST("/tokens", s.createToken)
-	me.GET("/tokens", s.listTokens)
-	me.DELETE("/tokens/:id", s.revokeToken)
-	me.GET("/channels", s.listChannels)
-	me.GET("/channels/:id/connect", s.connectChannel)
-	me.GET("/channels/:id/callback", s.channelCallback)
-	me.DELETE("/channels/:id", s.disconnectChannel)
-	me.GET("/channels/:id/creator-info", s.creatorInfo)
-	me.POST("/uploads", s.createUpload)
-	me.POST("/posts", s.createPost)
-	me.GET("/posts", s.listPosts)
-	me.GET("/posts/:id", s.getPost)
-	me.PATCH("/posts/:id", s.patchPost)
-	me.DELETE("/posts/:id", s.deletePost)
-
-	staff := v1.Group("/admin", s.requireUser, s.requireRole(models.RoleSupport, models.RolePrivacy, models.RoleAdmin))
-	staff.GET("/users", s.adminListUsers)
-	staff.GET("/users/:id", s.adminGetUser)
-	staff.PUT("/users/:id/role", s.requireRole(models.RoleAdmin), s.adminSetRole)
-	staff.GET("/users/:id/workflows", s.requireRole(models.RoleSupport), s.adminUserWorkflows)
-	staff.GET("/workflows/:workflow_id/history", s.requireRole(models.RoleSupport), s.adminWorkflowHistory)
-	staff.POST("/posts/:id/cancel", s.requireRole(models.RoleSupport), s.adminCancelPost)
-	staff.POST("/posts/:id/retry", s.requireRole(models.RoleSupport), s.adminRetryPost)
-	staff.GET("/webhooks", s.requireRole(models.RoleSupport), s.adminWebhooks)
-	staff.POST("/webhooks/:id/replay", s.requireRole(models.RoleSupport), s.adminReplayWebhook)
-	staff.GET("/privacy/requests", s.requireRole(models.RolePrivacy), s.adminPrivacyRequests)
-	staff.GET("/privacy/requests/:id", s.requireRole(models.RolePrivacy), s.adminPrivacyRequest)
-	staff.POST("/privacy/requests/:id/review", s.requireRole(models.RolePrivacy), s.adminReviewPrivacyRequest)
-	staff.POST("/privacy/requests/:id/extend", s.requireRole(models.RolePrivacy), s.adminExtendPrivacyRequest)
-	staff.POST("/privacy/requests/:id/clarify", s.requireRole(models.RolePrivacy), s.adminClarifyPrivacyRequest)
-	staff.GET("/outbox", s.requireRole(models.RolePrivacy, models.RoleSupport), s.adminOutbox)
-	staff.GET("/retention", s.adminRetention)
-	staff.GET("/retention/:category/upcoming", s.adminRetentionUpcoming)
-	staff.GET("/holds", s.requireRole(models.RolePrivacy), s.adminListHolds)
-	staff.POST("/holds", s.requireRole(models.RolePrivacy), s.adminPlaceHold)
-	staff.DELETE("/holds/:id", s.requireRole(models.RolePrivacy), s.adminReleaseHold)
-
-	for name, h := range sandboxes {
+	for name, h := range d.Sandboxes {
 		prefix := "/sandbox/" + name
 		r.Any(prefix+"/*path", gin.WrapH(http.StripPrefix(prefix, h)))
 	}
@@ -287,7 +223,11 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readyz reports whether the database and Temporal answer.
-func (s *Server) readyz(c *gin.Context) {
+func (s *Server) readyz(temporal client.Client) gin.HandlerFunc {
+	return func(c *gin.Context) { s.checkReady(c, temporal) }
+}
+
+func (s *Server) checkReady(c *gin.Context, temporal client.Client) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := gin.H{"database": "ok", "temporal": "ok"}
@@ -296,7 +236,7 @@ func (s *Server) readyz(c *gin.Context) {
 		checks["database"], ready = "unreachable", false
 		s.log(c).Warn("readiness: database", slog.String("error", err.Error()))
 	}
-	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	if _, err := temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		checks["temporal"], ready = "unreachable", false
 		s.log(c).Warn("readiness: temporal", slog.String("error", err.Error()))
 	}

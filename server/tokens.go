@@ -43,13 +43,18 @@ func toTokenView(t models.AccessToken) tokenView {
 	return tokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt}
 }
 
-func (s *Server) createToken(c *gin.Context) {
+func (s *accountsAPI) createToken(c *gin.Context) {
 	p := currentPrincipal(c)
 	var req createTokenRequest
 	if err := s.bindJSON(c, &req); err != nil {
 		s.fail(c, err)
 		return
 	}
+	done, ok := s.beginIdempotent(c, p.User.ID, p.User.ID, req)
+	if !ok {
+		return
+	}
+	defer done()
 	fields := map[string]string{}
 	name := strings.TrimSpace(req.Name)
 	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {
@@ -83,7 +88,7 @@ type tokenList struct {
 	Tokens []tokenView `json:"tokens"`
 }
 
-func (s *Server) listTokens(c *gin.Context) {
+func (s *accountsAPI) listTokens(c *gin.Context) {
 	toks, err := s.store.AccessTokens(c.Request.Context(), currentPrincipal(c).User.ID)
 	if err != nil {
 		s.fail(c, err)
@@ -96,7 +101,7 @@ func (s *Server) listTokens(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) revokeToken(c *gin.Context) {
+func (s *accountsAPI) revokeToken(c *gin.Context) {
 	err := s.store.RevokeAccessToken(c.Request.Context(), currentPrincipal(c).User.ID, c.Param("id"), s.now())
 	if errors.Is(err, models.ErrNotFound) {
 		s.fail(c, errorf(CodeNotFound, "You have no access token with this ID."))

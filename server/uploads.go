@@ -37,9 +37,20 @@ type uploadView struct {
 // createUpload streams the body (raw, or the "file" part of a multipart
 // form) to blob storage without holding it in memory, checks its type from
 // its bytes, reads its duration, and schedules its deletion 24 hours on.
-func (s *Server) createUpload(c *gin.Context) {
+func (s *postsAPI) createUpload(c *gin.Context) {
 	user := currentPrincipal(c).User
 	ctx := c.Request.Context()
+	// The body streams and cannot be hashed before it is stored: a key
+	// stands for its length and media type (without a multipart boundary).
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	done, ok := s.beginIdempotent(c, user.ID, user.ID, struct {
+		Length int64
+		Type   string
+	}{c.Request.ContentLength, mt})
+	if !ok {
+		return
+	}
+	defer done()
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxUploadBytes)
 	src, err := uploadSource(c.GetHeader("Content-Type"), body)
 	if err != nil {
@@ -134,7 +145,7 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func (s *Server) readDuration(ctx context.Context, key string) (time.Duration, error) {
+func (s *postsAPI) readDuration(ctx context.Context, key string) (time.Duration, error) {
 	f, err := s.blob.Open(ctx, key)
 	if err != nil {
 		return 0, err

@@ -33,7 +33,7 @@ var TikTokEvents = []string{
 // tiktokWebhook verifies, stores and acknowledges a TikTok event. Nothing
 // else happens in the request, so the answer is fast and does not depend
 // on Temporal: the relay hands stored events on.
-func (s *Server) tiktokWebhook(c *gin.Context) {
+func (s *webhooksAPI) tiktokWebhook(c *gin.Context) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		s.fail(c, decodeError(err))
@@ -73,7 +73,7 @@ func (s *Server) tiktokWebhook(c *gin.Context) {
 
 // stripeWebhook verifies a Stripe event with stripe-go and stores it once
 // per event ID; billing consumes the stored events.
-func (s *Server) stripeWebhook(c *gin.Context) {
+func (s *webhooksAPI) stripeWebhook(c *gin.Context) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		s.fail(c, decodeError(err))
@@ -108,7 +108,7 @@ func (s *Server) stripeWebhook(c *gin.Context) {
 
 // wakeRelay tells an in-process relay that an event waits (dev mode); a
 // relay in another process finds it on its next look.
-func (s *Server) wakeRelay() {
+func (s *webhooksAPI) wakeRelay() {
 	if s.relayWake == nil {
 		return
 	}
@@ -141,7 +141,7 @@ type webhookList struct {
 var webhookStatuses = []string{models.WebhookReceived, models.WebhookDelivered, models.WebhookApplied, models.WebhookHeld, models.WebhookIgnored, models.WebhookFailed}
 
 // adminWebhooks lists stored events, newest first, for staff.
-func (s *Server) adminWebhooks(c *gin.Context) {
+func (s *webhooksAPI) adminWebhooks(c *gin.Context) {
 	ctx := c.Request.Context()
 	f := models.WebhookFilter{Source: c.Query("source"), Status: c.Query("status"), Before: c.Query("cursor"), Limit: 50}
 	fields := map[string]string{}
@@ -182,7 +182,7 @@ func (s *Server) adminWebhooks(c *gin.Context) {
 }
 
 // adminReplayWebhook sends a stored TikTok event through delivery again.
-func (s *Server) adminReplayWebhook(c *gin.Context) {
+func (s *webhooksAPI) adminReplayWebhook(c *gin.Context) {
 	ctx := c.Request.Context()
 	e, err := s.store.WebhookEventByID(ctx, c.Param("id"))
 	if err != nil {
@@ -205,8 +205,15 @@ func (s *Server) adminReplayWebhook(c *gin.Context) {
 // noteWebhookDelivery starts the retention clock of the hour's deliveries
 // (30 days). Ingestion never fails for it: a later hour's item deletes
 // every settled delivery older than itself.
-func (s *Server) noteWebhookDelivery(c *gin.Context, at time.Time) {
+func (s *webhooksAPI) noteWebhookDelivery(c *gin.Context, at time.Time) {
 	if err := s.buckets.Note(c.Request.Context(), retention.WebhookDeliveries, at); err != nil {
 		s.log(c).Warn("schedule webhook retention", slog.String("error", err.Error()))
 	}
+}
+
+func (s *webhooksAPI) addRoutes(r routers) {
+	r.root.POST("/webhooks/tiktok", s.tiktokWebhook)
+	r.root.POST("/webhooks/stripe", s.stripeWebhook)
+	r.staff.GET("/webhooks", s.requireRole(models.RoleSupport), s.adminWebhooks)
+	r.staff.POST("/webhooks/:id/replay", s.requireRole(models.RoleSupport), s.adminReplayWebhook)
 }

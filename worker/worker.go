@@ -39,6 +39,9 @@ type Deps struct {
 	PublicURL  string
 	LinkKey    []byte
 	StaffEmail string
+	// Temporal is the client activities use to reach other workflows
+	// (a disconnect cancels its channel's posts through their Update).
+	Temporal client.Client
 }
 
 // Register adds every capability's workflows and activities to r: one
@@ -50,7 +53,7 @@ func Register(r sdkworker.Registry, d Deps) {
 	expiryact.Register(r, &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention})
 	privacyact.Register(r, &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,
 		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail})
-	channelsact.Register(r, &channelsact.Activities{Grants: d.Grants})
+	channelsact.Register(r, &channelsact.Activities{Grants: d.Grants, Retention: d.Retention, Temporal: d.Temporal})
 }
 
 // New returns a worker on Loomcast's task queue with everything registered.

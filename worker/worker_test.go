@@ -1,15 +1,10 @@
 package worker_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +13,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/loomcast/loomcast/internal/contractscan"
 	"github.com/loomcast/loomcast/worker"
 )
 
@@ -60,42 +56,14 @@ func (r *recorder) RegisterActivityWithOptions(a any, o activity.RegisterOptions
 // activities and children.
 func contractNames(t *testing.T, suffixes ...string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir("../workflows", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			vs, ok := n.(*ast.ValueSpec)
-			if !ok {
-				return true
-			}
-			for i, name := range vs.Names {
-				if i >= len(vs.Values) {
-					continue
-				}
-				lit, ok := vs.Values[i].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					continue
-				}
-				for _, s := range suffixes {
-					if strings.HasSuffix(name.Name, s) {
-						v, err := strconv.Unquote(lit.Value)
-						require.NoError(t, err)
-						out[f.Name.Name+"."+name.Name] = v
-					}
-				}
-			}
-			return true
-		})
-		return nil
+	consts, err := contractscan.StringConstants("../workflows", func(name string) bool {
+		return slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(name, s) })
 	})
 	require.NoError(t, err)
+	out := map[string]string{}
+	for _, c := range consts {
+		out[c.Name] = c.Value
+	}
 	return out
 }
 
@@ -118,6 +86,14 @@ func TestRegisteredNames(t *testing.T) {
 		require.NotEmpty(t, names)
 		for constant, name := range names {
 			require.True(t, r.workflows[name], "%s = %q is not registered", constant, name)
+		}
+	})
+	t.Run("every workflow function of the contracts", func(t *testing.T) {
+		fns, err := contractscan.WorkflowFuncs("../workflows")
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, len(fns), 8)
+		for _, fn := range fns {
+			require.True(t, r.workflows[fn], "workflow %s is not registered", fn)
 		}
 	})
 	t.Run("workflow types of the recorded histories", func(t *testing.T) {

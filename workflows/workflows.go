@@ -38,6 +38,8 @@ const (
 	KindPostExpiry     = "post-expiry"
 	KindUploadExpiry   = "upload-expiry"
 	KindTokenRefresh   = "token-refresh"
+	// KindChannelDisconnect is a channel's disconnect process.
+	KindChannelDisconnect = "channel-disconnect"
 	// KindRetention is a retention category's expiry process; its object
 	// ID is the category.
 	KindRetention = "retention"

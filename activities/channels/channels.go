@@ -1,5 +1,5 @@
 // Package channels holds the activities of a channel's token refresh
-// process.
+// and disconnect processes.
 package channels
 
 import (
@@ -9,12 +9,18 @@ import (
 	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/retention/scheduler"
 	wf "github.com/loomcast/loomcast/workflows/channels"
+	"go.temporal.io/sdk/client"
 )
 
-// Activities are the token refresh process's activities.
+// Activities are the token refresh and disconnect processes' activities.
 type Activities struct {
 	Grants *grants.Manager
+	// Retention starts a disconnected channel's retention clock; Temporal
+	// sends the cancel Update to the channel's scheduled posts.
+	Retention *scheduler.Scheduler
+	Temporal  client.Client
 }
 
 // ChannelTokenState reports whether the channel is active and when its

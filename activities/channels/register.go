@@ -12,5 +12,6 @@ import (
 // its old name kept, or recorded histories stop replaying.
 func Register(r worker.Registry, a *Activities) {
 	r.RegisterWorkflow(wf.TokenRefresh)
+	r.RegisterWorkflow(wf.DisconnectChannel)
 	r.RegisterActivity(a)
 }

@@ -148,6 +148,7 @@ var handlers = map[retention.Category]handler{
 	retention.WebhookDeliveries:       bucket,
 	retention.SecurityLogs:            bucket,
 	retention.Sessions:                bucket,
+	retention.IdempotencyRecords:      bucket,
 }
 
 // Handlers lists the categories the activities can delete, for a test

@@ -240,6 +240,13 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 			require.NoError(f.t, f.buckets.Note(f.ctx, retention.Sessions, f.start))
 			return func() bool { return f.count(&models.Session{}, "user_id = ?", u.ID) == 0 }
 		},
+		retention.IdempotencyRecords: func(f *fixture) func() bool {
+			r := &models.IdempotencyRecord{Scope: "u1", Endpoint: "POST /v1/tokens", Key: "k1", RequestHash: "h", UserID: "u1", CreatedAt: f.start}
+			_, _, err := f.store.ReserveIdempotencyKey(f.ctx, r, f.start.Add(-time.Hour), f.start.Add(-time.Hour))
+			require.NoError(f.t, err)
+			require.NoError(f.t, f.buckets.Note(f.ctx, retention.IdempotencyRecords, f.start))
+			return func() bool { return f.count(&models.IdempotencyRecord{}, "1 = 1") == 0 }
+		},
 		retention.YouTubeDataDisconnected: func(f *fixture) func() bool {
 			u := f.user("yt@example.com")
 			ch := f.channel(u, loomcast.YouTube, loomcast.ChannelDisconnected)

@@ -437,7 +437,7 @@ func workerDeps(cfg *config.Config, store *models.Store, tc client.Client, pp pa
 	return worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube,
 		Retention:  pp.retention,
 		Executions: temporalexec.Executions{Client: tc, Namespace: cfg.Temporal.Namespace, KeepRunning: privacy.WorkflowID("")},
-		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: cfg.SessionKey, StaffEmail: cfg.PrivacyEmail}
+		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: cfg.SessionKey, StaffEmail: cfg.PrivacyEmail, Temporal: tc}
 }
 
 // mailSender sends by SMTP when SMTP_HOST is set, and otherwise keeps mail
@@ -479,7 +479,7 @@ func serverParts(cfg *config.Config, store *models.Store, tc client.Client, logg
 		StripeWebhookSecret: cfg.StripeWebhookSecret,
 	}
 	deps := server.Deps{Store: store, Temporal: tc, Logger: logger, Blob: pp.blob, Grants: pp.grants,
-		TikTok: pp.tiktok, YouTube: pp.youtube, Sandboxes: pp.sandboxes, Mail: pp.mail}
+		TikTok: pp.tiktok, YouTube: pp.youtube, Sandboxes: pp.sandboxes, Mail: pp.mail, Retention: pp.retention}
 	if !cfg.Google.Sandbox() {
 		deps.Google = google.New(cfg.Google.ClientID, cfg.Google.ClientSecret, cfg.PublicURL+"/v1/auth/google/callback",
 			google.Endpoints{AuthURL: cfg.Google.AuthURL, TokenURL: cfg.Google.TokenURL, UserInfoURL: cfg.Google.UserInfoURL})

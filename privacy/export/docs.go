@@ -125,6 +125,16 @@ var descriptions = map[string]string{
 	"legal_holds.released_by": "The staff member who released it.",
 	"legal_holds.released_at": "When it was released, if it was.",
 
+	"idempotency_keys":                 "Create requests you sent with an Idempotency-Key, remembered so that a retry gets the same answer (kept 24 hours).",
+	"idempotency_keys.scope":           "Whose key it is: the ID of your account, or the IP address a public form was sent from.",
+	"idempotency_keys.endpoint":        "The request's method and address.",
+	"idempotency_keys.idempotency_key": "The Idempotency-Key you sent.",
+	"idempotency_keys.user_id":         "The ID of your account.",
+	"idempotency_keys.status":          "The HTTP status of our answer (0 while it was being answered).",
+	"idempotency_keys.content_type":    "The type of our answer.",
+	"idempotency_keys.location":        "The address of what the request created, if any.",
+	"idempotency_keys.created_at":      "When the request arrived.",
+
 	"request_logs":             "Our server log of your requests to Loomcast (kept 30 days).",
 	"request_logs.id":          "The entry's ID.",
 	"request_logs.at":          "When the request arrived.",

@@ -177,6 +177,7 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 		Blob:      env.Blob,
 		Grants:    env.Grants,
 		Mail:      env.Mail,
+		Retention: env.Retention,
 		TikTok:    env.Grants.TikTok,
 		YouTube:   env.Grants.YouTube,
 		RelayWake: env.wake,
@@ -214,7 +215,7 @@ func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
 		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube,
 			Retention: e.Retention, Executions: temporalexec.Executions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: privacy.WorkflowID("")},
-			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail})
+			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail, Temporal: e.Temporal})
 	})
 	e.T.Cleanup(w.Stop)
 	return w

@@ -1,6 +1,7 @@
 // Package channels owns the durable processes of a connected channel:
 // TokenRefresh keeps its access token fresh, sleeping until shortly before
-// it expires, until the channel is disconnected or its grant is revoked.
+// it expires, until the channel is disconnected or its grant is revoked;
+// DisconnectChannel disconnects it (disconnect.go).
 package channels
 
 import (

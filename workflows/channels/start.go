@@ -18,3 +18,17 @@ func RefreshStartOptions(in RefreshInput) client.StartWorkflowOptions {
 		TypedSearchAttributes:    workflows.SearchAttributes(in.UserID, workflows.KindTokenRefresh, in.ChannelID),
 	}
 }
+
+// DisconnectStartOptions start a channel's DisconnectChannel process. A
+// running one is joined; a finished one may run again, since its steps
+// are idempotent (a retry after a failure, or a channel connected and
+// disconnected again).
+func DisconnectStartOptions(in DisconnectInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       DisconnectWorkflowID(in.ChannelID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.SearchAttributes(in.UserID, workflows.KindChannelDisconnect, in.ChannelID),
+	}
+}

@@ -1,0 +1,254 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	netmail "net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/loomcast/loomcast"
+	"github.com/loomcast/loomcast/mail"
+	"github.com/loomcast/loomcast/models"
+	wfprivacy "github.com/loomcast/loomcast/workflows/privacy"
+)
+
+// createPublicPrivacyRequest answers POST /v1/privacy/requests/public:
+// anyone files with an email address, then proves control of it with a
+// code sent there. The answer is the same whether or not an account
+// exists.
+func (s *privacyAPI) createPublicPrivacyRequest(c *gin.Context) {
+	if !s.allowPrivacyMail(c) {
+		return
+	}
+	var body privacyRequestBody
+	if err := s.bindJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	done, ok := s.beginIdempotent(c, "ip:"+c.ClientIP(), "", body)
+	if !ok {
+		return
+	}
+	defer done()
+	if _, err := mailAddress(body.Email); err != nil {
+		s.fail(c, invalid(map[string]string{"email": "must be a valid email address"}))
+		return
+	}
+	right, regime, details, apiErr := parseRequest(body)
+	if apiErr != nil {
+		s.fail(c, apiErr)
+		return
+	}
+	ctx := c.Request.Context()
+	r := &models.PrivacyRequest{Email: models.NormalizeEmail(body.Email), Type: right.Type, FiledAs: right.Name, Regime: string(regime),
+		Region: strings.ToUpper(body.Region), Source: "public", Status: loomcast.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
+	joined, err := s.store.CreatePrivacyRequest(ctx, r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !joined {
+		if err := s.startPrivacyWorkflow(ctx, *r, right, false); err != nil {
+			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
+			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; try again in a minute.", RetryAfter: 30})
+			return
+		}
+	}
+	if r.Status == loomcast.PrivacyVerifying && (!joined || r.CodeExpiresAt == nil || s.now().After(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter))) {
+		if err := s.sendPrivacyCode(ctx, *r); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "status": r.Status, "joined": joined,
+		"message": "If the address is yours, it has received a 6-digit code valid for 10 minutes: send it to POST /v1/privacy/requests/public/" + r.ID + "/verify."})
+}
+
+func mailAddress(s string) (string, error) {
+	a, err := netmail.ParseAddress(s)
+	if err != nil || a.Name != "" || strings.ContainsAny(s, "\r\n") {
+		return "", errors.New("not a bare email address")
+	}
+	return a.Address, nil
+}
+
+// allowPrivacyMail counts a public call that may send mail to an address
+// the caller typed, and refuses it past 10 an hour from one IP address, so
+// the form cannot be used to flood someone's mailbox.
+func (s *privacyAPI) allowPrivacyMail(c *gin.Context) bool {
+	ip := c.ClientIP()
+	if wait, blocked := s.limits.ipPrivacyMail.blocked(ip); blocked {
+		s.fail(c, &Error{Code: CodeRateLimited, Message: "Too many privacy requests from your network; try again later or write to the privacy team.", RetryAfter: retryAfterSeconds(wait)})
+		return false
+	}
+	s.limits.ipPrivacyMail.add(ip)
+	return true
+}
+
+// sendPrivacyCode issues a new code for a public request (voiding the
+// old one) and mails it.
+func (s *privacyAPI) sendPrivacyCode(ctx context.Context, r models.PrivacyRequest) error {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	expires := s.now().Add(codeLifetime)
+	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{CodeHash: models.Ptr(s.codeHash(r.ID, code)), CodeExpiresAt: &expires, CodeAttempts: models.Ptr(0)}); err != nil {
+		return err
+	}
+	return s.mail.Send(ctx, mail.Message{To: r.Email, Kind: "verification_code", RequestID: r.ID,
+		Subject: "Your Loomcast privacy request code: " + code,
+		Text: "Someone, we hope you, filed a privacy request with this address (reference " + r.ID + ").\n\n" +
+			"Your code is " + code + ". It is valid for 10 minutes and 3 attempts.\n\nIf it was not you, ignore this message: nothing will happen.\n"})
+}
+
+func (s *privacyAPI) codeHash(requestID, code string) string {
+	m := hmac.New(sha256.New, s.cfg.SessionKey)
+	m.Write([]byte("privacy-code|" + requestID + "|" + code))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// unverifiedRequest loads the public request of the path that still waits
+// for its email proof.
+func (s *privacyAPI) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, bool) {
+	r, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id"))
+	if err != nil || r.Source != "public" {
+		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
+		return r, false
+	}
+	if r.Status != loomcast.PrivacyVerifying {
+		s.fail(c, errorf(CodeConflict, "This request is already %s.", r.Status))
+		return r, false
+	}
+	return r, true
+}
+
+// verifyPrivacyCode answers POST /v1/privacy/requests/public/{id}/verify.
+func (s *privacyAPI) verifyPrivacyCode(c *gin.Context) {
+	var body struct {
+		Code string `json:"code"`
+	}
+	if err := s.bindJSON(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	r, ok := s.unverifiedRequest(c)
+	if !ok {
+		return
+	}
+	void := errorf(CodeInvalid, "This code is no longer valid; ask for a new one with POST /v1/privacy/requests/public/%s/code.", r.ID)
+	if r.CodeHash == "" || r.CodeExpiresAt == nil || !s.now().Before(*r.CodeExpiresAt) || r.CodeAttempts >= codeMaxAttempts {
+		s.fail(c, void)
+		return
+	}
+	attempts, err := s.store.CountPrivacyCodeAttempt(ctx, r.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if attempts > codeMaxAttempts {
+		s.fail(c, void)
+		return
+	}
+	if !hmac.Equal([]byte(s.codeHash(r.ID, strings.TrimSpace(body.Code))), []byte(r.CodeHash)) {
+		left := codeMaxAttempts - attempts
+		if left <= 0 {
+			s.fail(c, void)
+			return
+		}
+		s.fail(c, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The code is wrong; %d attempt(s) left.", left), Fields: map[string]string{"code": "is wrong"}})
+		return
+	}
+	fields := models.PrivacyFields{CodeHash: models.Ptr(""), Status: models.Ptr(loomcast.PrivacyReceived)}
+	if u, err := s.store.UserByEmail(ctx, r.Email); err == nil {
+		fields.UserID = &u.ID
+	}
+	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, fields); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.temporal.SignalWorkflow(ctx, wfprivacy.WorkflowID(r.ID), "", wfprivacy.SignalVerified, s.now()); err != nil {
+		s.fail(c, &Error{Code: CodeUnavailable, Message: "Your code was right but the request could not move on; send it again in a minute.", RetryAfter: 30})
+		_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyVerifying)})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": loomcast.PrivacyReceived,
+		"message": "Thank you: your address is confirmed and your request is being handled. We will write to you there."})
+}
+
+// resendPrivacyCode answers POST /v1/privacy/requests/public/{id}/code.
+func (s *privacyAPI) resendPrivacyCode(c *gin.Context) {
+	if !s.allowPrivacyMail(c) {
+		return
+	}
+	ctx := c.Request.Context()
+	r, ok := s.unverifiedRequest(c)
+	if !ok {
+		return
+	}
+	if r.CodeExpiresAt != nil && s.now().Before(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter)) {
+		s.fail(c, &Error{Code: CodeRateLimited, Message: "A code was sent less than a minute ago.", RetryAfter: 60})
+		return
+	}
+	if err := s.sendPrivacyCode(ctx, r); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "message": "A new code was sent; the old one no longer works."})
+}
+
+// downloadExport answers GET /v1/privacy/exports/{id}: the archive behind
+// the signed link mailed to the requester, for 7 days.
+func (s *privacyAPI) downloadExport(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	exp, err := strconv.ParseInt(c.Query("expires"), 10, 64)
+	expires := time.Unix(exp, 0)
+	want := wfprivacy.SignExportLink(s.cfg.SessionKey, id, expires)
+	if err != nil || !hmac.Equal([]byte(want), []byte(c.Query("sig"))) {
+		s.fail(c, errorf(CodeForbidden, "This link is not valid."))
+		return
+	}
+	if !s.now().Before(expires) {
+		s.fail(c, &Error{Code: CodeNotFound, Message: "This link has expired and the archive was deleted; file a new access request."})
+		return
+	}
+	r, err := s.store.PrivacyRequestByID(ctx, id)
+	if err != nil || r.ExportKey == "" {
+		s.fail(c, errorf(CodeNotFound, "The archive no longer exists."))
+		return
+	}
+	f, err := s.blob.Open(ctx, r.ExportKey)
+	if err != nil {
+		s.fail(c, errorf(CodeNotFound, "The archive no longer exists."))
+		return
+	}
+	defer f.Close()
+	c.Header("Content-Type", "application/zip")
+	c.Header("Content-Disposition", `attachment; filename="loomcast-data-`+id+`.zip"`)
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	_, _ = io.Copy(c.Writer, f)
+}
+
+// Verification codes of public requests (the issue: 6 digits, 10 minutes,
+// 3 attempts, then void).
+const (
+	codeLifetime    = 10 * time.Minute
+	codeMaxAttempts = 3
+	codeResendAfter = time.Minute
+)
