@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestSubcommands(t *testing.T) {
 	})
 
 	t.Run("serve refuses an unmigrated database", func(t *testing.T) {
-		err := runServe(ctx)
+		err := runServe(ctx, io.Discard)
 		require.ErrorIs(t, err, models.ErrSchemaOutdated)
 	})
 
