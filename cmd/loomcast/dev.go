@@ -92,11 +92,14 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("start retention processes: %w", err)
 	}
 
-	// Serve: listen first, so that a busy port fails here, then run the
-	// parts together until interrupted.
+	// Serve: listen first, so that a busy port fails here, greet a person
+	// at a terminal, then run the parts together until interrupted.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (LOOMCAST_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	if forPerson(cfg, stdout) {
+		devGreeting(cfg, temporalServer.Address()).write(stdout)
 	}
 	err = runParts(ctx,
 		workerPart(w),

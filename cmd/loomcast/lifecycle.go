@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
@@ -55,10 +54,6 @@ func workerPart(w sdkworker.Worker) part {
 		go func() { <-ctx.Done(); close(stop) }()
 		return w.Run(stop)
 	}}
-}
-
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
 
 // openChecked opens the database and refuses a schema this binary does not match.
