@@ -7,11 +7,13 @@
 //	loomcast migrate             apply database migrations
 //	loomcast admin create-user   create a staff account (or change a user's role)
 //	loomcast keys generate|rotate  make a token key; re-encrypt tokens under the first key
+//	loomcast sample-video FILE   write a tiny MP4 the sandbox accepts (for the README's walkthrough)
 //
 // Files by concern: dev.go, serve.go and worker.go hold the three long-running
 // subcommands, each in straight sections (config, database, wiring, serve,
 // graceful shutdown); parts.go builds the pieces they share and lifecycle.go
-// runs them; admin.go and keys.go are the one-shot commands.
+// runs them; admin.go, keys.go and sample.go are the one-shot commands;
+// greeting.go is what `make run` tells a person at a terminal.
 package main
 
 import (
@@ -36,6 +38,7 @@ commands:
                           create a staff account, or set the role of an existing one
   keys generate           print a new token encryption key (id:base64)
   keys rotate             re-encrypt every platform token under the first key of LOOMCAST_TOKEN_KEYS
+  sample-video FILE       write a tiny MP4 (5 seconds, 64 KiB) that the sandbox publishes
 
 Configuration comes from environment variables; see README.md`
 
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return runAdmin(ctx, args[1:], stdin, stdout)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout)
+	case "sample-video":
+		return runSampleVideo(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
