@@ -5,7 +5,7 @@ GO ?= go
 # and drops its own database).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: run build test test-postgres lint bench clean
+.PHONY: run build test test-postgres walkthrough lint bench clean
 
 ## run: the whole system in one process (embedded Temporal, SQLite, local files, sandboxes)
 run:
@@ -23,6 +23,11 @@ test:
 ## test-postgres: the same, with PostgreSQL at PG_URL
 test-postgres:
 	LOOMCAST_TEST_POSTGRES_URL='$(PG_URL)' $(GO) test -count=1 -timeout 20m ./...
+
+## walkthrough: the README's "Walkthrough with curl", run as printed against a
+## fresh loomcast dev on free ports (needs curl and jq); fails on any error
+walkthrough:
+	$(GO) run ./internal/walkthrough
 
 ## lint: formatting, vet, staticcheck and Temporal's workflow determinism check
 lint:

@@ -151,6 +151,7 @@ func (s *Server) routes(d Deps) (*gin.Engine, error) {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.requestContext, s.recoverPanic, s.limitBody)
+	r.Use(canonicalHost(s.cfg.PublicURL))
 	if s.cfg.PlatformSandbox {
 		r.Use(func(c *gin.Context) { c.Header("X-Loomcast-Sandbox", "true") })
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
 )
@@ -30,7 +33,7 @@ func TestSubcommands(t *testing.T) {
 	})
 
 	t.Run("serve refuses an unmigrated database", func(t *testing.T) {
-		err := runServe(ctx)
+		err := runServe(ctx, io.Discard)
 		require.ErrorIs(t, err, models.ErrSchemaOutdated)
 	})
 
@@ -78,6 +81,23 @@ func TestSubcommands(t *testing.T) {
 		out.Reset()
 		require.NoError(t, run(ctx, []string{"keys", "rotate"}, nil, &out))
 		require.Contains(t, out.String(), "re-encrypted 0 channels")
+	})
+
+	t.Run("sample-video writes an MP4 that uploads accept", func(t *testing.T) {
+		path := filepath.Join(dir, "my-video.mp4")
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, []string{"sample-video", path}, nil, &out))
+		require.Contains(t, out.String(), "wrote "+path)
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		head := make([]byte, media.SniffLen)
+		_, err = io.ReadFull(f, head)
+		require.NoError(t, err)
+		require.Equal(t, media.MP4, media.Sniff(head))
+		d, err := media.Duration(f)
+		require.NoError(t, err)
+		require.Equal(t, sampleVideoDuration, d)
 	})
 
 	t.Run("admin create-user refuses a bad role and a weak password", func(t *testing.T) {
