@@ -108,17 +108,12 @@ func publishedTikTokPost(t *testing.T, env *servertest.Env, c *servertest.Client
 	return p
 }
 
-// storedEvent finds the stored TikTok event whose body is payload.
-func storedEvent(t *testing.T, env *servertest.Env, payload []byte) (models.WebhookEvent, bool) {
+// isStored says whether a TikTok event with this body is stored.
+func isStored(t *testing.T, env *servertest.Env, payload []byte) bool {
 	t.Helper()
 	events, err := env.Store.WebhookEvents(context.Background(), models.WebhookFilter{Source: models.SourceTikTok, Limit: 1000})
 	require.NoError(t, err)
-	for _, e := range events {
-		if e.Payload == string(payload) {
-			return e, true
-		}
-	}
-	return models.WebhookEvent{}, false
+	return slices.ContainsFunc(events, func(e models.WebhookEvent) bool { return e.Payload == string(payload) })
 }
 
 // waitForEvent waits until the stored TikTok event whose body is payload
@@ -249,14 +244,14 @@ func TestWebhookReconciliation(t *testing.T) {
 		got, err := env.Store.PostByID(ctx, waiting.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.PostProcessing, got.Status, "neither the forged nor the other account's event settled the post")
-		_, stored := storedEvent(t, env, failed)
-		require.False(t, stored, "the forged event left no stored row")
+		require.False(t, isStored(t, env, failed), "the forged event left no stored row")
 
 		// The forged body with TikTok's real signature is new, and applies.
 		r = postRaw(t, env, "/webhooks/tiktok", failed, "TikTok-Signature", tiktok.SignWebhook("tt-secret", at, failed))
 		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
 		require.Contains(t, string(r.Body), `"duplicate":false`, "the forged delivery was not stored under this event's key")
 		waitForEvent(t, env, failed, models.WebhookApplied)
+		require.True(t, isStored(t, env, failed), "isStored finds a stored event")
 		got, err = env.Store.PostByID(ctx, waiting.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.PostFailed, got.Status)
