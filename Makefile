@@ -5,7 +5,7 @@ GO ?= go
 # and drops its own database).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: run build test test-postgres walkthrough lint bench clean
+.PHONY: run build test test-race test-postgres walkthrough lint bench clean
 
 ## run: the whole system in one process (embedded Temporal, SQLite, local files, sandboxes)
 run:
@@ -19,6 +19,13 @@ build:
 ## LOOMCAST_TEST_POSTGRES_URL is set (CI sets it, see .ci/run)
 test:
 	$(GO) test -count=1 -timeout 20m ./...
+
+## test-race: the race detector on the packages whose tests do not embed the
+## Temporal server (those take minutes to link, and longer with -race); the
+## list comes from each test binary's dependencies
+RACE_PKGS = $(shell $(GO) list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... | grep -v ' go.temporal.io/server/' | sed -n 's/\.test .*//p')
+test-race:
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
 ## test-postgres: the same, with PostgreSQL at PG_URL
 test-postgres:

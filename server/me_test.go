@@ -206,7 +206,9 @@ func TestGoogleSignIn(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "S256", loc.Query().Get("code_challenge_method"))
 			require.NotEmpty(t, loc.Query().Get("state"))
-			for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
+			cookies := (&http.Response{Header: r.Header}).Cookies()
+			require.NotEmpty(t, cookies, "the sign-in start sets its state cookies")
+			for _, ck := range cookies {
 				require.True(t, ck.HttpOnly, ck.Name)
 				require.Equal(t, 600, ck.MaxAge, ck.Name)
 				require.Equal(t, "/v1/auth/google", ck.Path, ck.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -116,11 +117,9 @@ func TestRetentionStaffViewAndHolds(t *testing.T) {
 			support.Do(http.MethodGet, "/v1/admin/retention/uploads/upcoming", nil).JSON(t, &upcoming)
 			require.True(t, upcoming.Items[0].Held, "the user's items show as held")
 			support.Do(http.MethodGet, "/v1/admin/retention", nil).JSON(t, &view)
-			for _, c := range view.Categories {
-				if c.Category == string(retention.Uploads) {
-					require.Equal(t, int64(1), c.Held)
-				}
-			}
+			i := slices.IndexFunc(view.Categories, func(c retentionCategoryJSON) bool { return c.Category == string(retention.Uploads) })
+			require.NotEqual(t, -1, i, "the uploads category is listed: %+v", view.Categories)
+			require.Equal(t, int64(1), view.Categories[i].Held)
 			var list struct {
 				Holds []holdJSON `json:"holds"`
 			}

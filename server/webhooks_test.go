@@ -109,12 +109,37 @@ func publishedTikTokPost(t *testing.T, env *servertest.Env, c *servertest.Client
 	return p
 }
 
+// isStored says whether a TikTok event with this body is stored.
+func isStored(t *testing.T, env *servertest.Env, payload []byte) bool {
+	t.Helper()
+	events, err := env.Store.WebhookEvents(context.Background(), models.WebhookFilter{Source: models.SourceTikTok, Limit: 1000})
+	require.NoError(t, err)
+	return slices.ContainsFunc(events, func(e models.WebhookEvent) bool { return e.Payload == string(payload) })
+}
+
+// waitForEvent waits until the stored TikTok event whose body is payload
+// reaches status.
+func waitForEvent(t *testing.T, env *servertest.Env, payload []byte, status string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		events, err := env.Store.WebhookEvents(context.Background(), models.WebhookFilter{Source: models.SourceTikTok, Limit: 1000})
+		if err != nil {
+			return false
+		}
+		for _, e := range events {
+			if e.Payload == string(payload) {
+				return e.Status == status
+			}
+		}
+		return false
+	}, 60*time.Second, 100*time.Millisecond, "waiting for the event %s to be %s", payload, status)
+}
+
 func waitApplied(t *testing.T, env *servertest.Env, want int64) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		n, err := env.Store.CountWebhookEvents(context.Background(), models.SourceTikTok, models.WebhookApplied)
-		require.NoError(t, err)
-		return n >= want
+		return err == nil && n >= want
 	}, 60*time.Second, 100*time.Millisecond, "waiting for %d applied events", want)
 }
 
@@ -138,9 +163,12 @@ func TestWebhookReconciliation(t *testing.T) {
 		// turns published: count the history once it has.
 		var before []models.PostEvent
 		require.Eventually(t, func() bool {
-			before, err = env.Store.PostEvents(ctx, p.ID)
-			require.NoError(t, err)
-			return slices.ContainsFunc(before, func(e models.PostEvent) bool { return strings.HasPrefix(e.Detail, "published as") })
+			evs, err := env.Store.PostEvents(ctx, p.ID)
+			if err != nil {
+				return false
+			}
+			before = evs
+			return slices.ContainsFunc(evs, func(e models.PostEvent) bool { return strings.HasPrefix(e.Detail, "published as") })
 		}, 30*time.Second, 50*time.Millisecond)
 		body, sig := env.TikTok.Event("post.publish.no_longer_publicaly_available", openID, map[string]string{"publish_id": post.PublishID}, time.Now())
 		for i := 0; i < 5; i++ {
@@ -167,8 +195,8 @@ func TestWebhookReconciliation(t *testing.T) {
 		_, err = env.TikTok.Send("post.publish.inbox_delivered", openID, map[string]string{"publish_id": "p_later"})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool {
-			n, _ := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookHeld)
-			return n == 1
+			n, err := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookHeld)
+			return err == nil && n == 1
 		}, 30*time.Second, 100*time.Millisecond)
 
 		// The post records it, and its workflow tells the reconciliation.
@@ -176,18 +204,59 @@ func TestWebhookReconciliation(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, env.Temporal.SignalWorkflow(ctx, webhooks.ReconcileWorkflowID(openID), "", webhooks.SignalPostKnown, "p_later"))
 		require.Eventually(t, func() bool {
-			evs, _ := env.Store.PostEvents(ctx, other.ID)
-			return strings.Contains(evs[len(evs)-1].Detail, "inbox")
+			evs, err := env.Store.PostEvents(ctx, other.ID)
+			return err == nil && len(evs) > 0 && strings.Contains(evs[len(evs)-1].Detail, "inbox")
 		}, 30*time.Second, 100*time.Millisecond)
 	})
 
-	t.Run("an event never moves another account's post", func(t *testing.T) {
-		_, err := env.TikTok.Send("post.publish.failed", "someone_else", map[string]string{"publish_id": post.PublishID, "reason": "forged"})
+	t.Run("a forged event is refused where a genuine one applies", func(t *testing.T) {
+		// A post awaiting TikTok's verdict, which a post.publish.failed
+		// event would settle.
+		r := createPost(t, c, map[string]any{"channel_id": channel, "upload_id": c.Upload(1<<20, time.Second),
+			"privacy": "SELF_ONLY", "scheduled_at": env.Clock.Now().Add(2 * time.Hour).Format(time.RFC3339)})
+		require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+		var waiting postJSON
+		r.JSON(t, &waiting)
+		_, err := env.Store.ApplyPostChange(ctx, waiting.ID, models.PostChange{Status: loomcast.PostProcessing, Set: models.PostFields{PublishID: models.Ptr("p_verdict")}})
 		require.NoError(t, err)
-		time.Sleep(500 * time.Millisecond)
-		got, err := env.Store.PostByID(ctx, p.ID)
+		content := map[string]string{"publish_id": "p_verdict", "reason": "forged"}
+
+		at := env.Clock.Now()
+		failed, _ := env.TikTok.Event("post.publish.failed", openID, content, at)
+		r = postRaw(t, env, "/webhooks/tiktok", failed, "TikTok-Signature", tiktok.SignWebhook("not-the-secret", at, failed))
+		require.Equal(t, http.StatusUnauthorized, r.Status, "body: %s", r.Body)
+		require.Equal(t, "https://loomcast.dev/problems/unauthenticated", r.Problem(t).Type)
+
+		// The same event, genuinely signed but from another TikTok account,
+		// is stored and never reaches this account's post: it waits for a
+		// post of its own account.
+		otherAccount, otherSig := env.TikTok.Event("post.publish.failed", "someone_else", content, at)
+		r = postRaw(t, env, "/webhooks/tiktok", otherAccount, "TikTok-Signature", otherSig)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		waitForEvent(t, env, otherAccount, models.WebhookHeld)
+
+		// A genuine event sent after the forged one goes through the relay
+		// and the reconciliation: once it is applied, the forged one, had
+		// it been stored, would have been delivered too.
+		live, liveSig := env.TikTok.Event("post.publish.inbox_delivered", openID, map[string]string{"publish_id": "p_verdict"}, at)
+		r = postRaw(t, env, "/webhooks/tiktok", live, "TikTok-Signature", liveSig)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		waitForEvent(t, env, live, models.WebhookApplied)
+		got, err := env.Store.PostByID(ctx, waiting.ID)
 		require.NoError(t, err)
-		require.Equal(t, "published", got.Status)
+		require.Equal(t, loomcast.PostProcessing, got.Status, "neither the forged nor the other account's event settled the post")
+		require.False(t, isStored(t, env, failed), "the forged event left no stored row")
+
+		// The forged body with TikTok's real signature is new, and applies.
+		r = postRaw(t, env, "/webhooks/tiktok", failed, "TikTok-Signature", tiktok.SignWebhook("tt-secret", at, failed))
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		require.Contains(t, string(r.Body), `"duplicate":false`, "the forged delivery was not stored under this event's key")
+		waitForEvent(t, env, failed, models.WebhookApplied)
+		require.True(t, isStored(t, env, failed), "isStored finds a stored event")
+		got, err = env.Store.PostByID(ctx, waiting.ID)
+		require.NoError(t, err)
+		require.Equal(t, loomcast.PostFailed, got.Status)
+		require.Contains(t, got.FailureReason, "forged")
 	})
 
 	t.Run("authorization.removed needs a reconnect", func(t *testing.T) {
@@ -288,8 +357,8 @@ func TestEventsWaitOutAnOutage(t *testing.T) {
 	// Temporal is back: the events reach the workflow, which waits for a worker.
 	env.StartRelay()
 	require.Eventually(t, func() bool {
-		n, _ := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookDelivered)
-		return n == 3
+		n, err := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookDelivered)
+		return err == nil && n == 3
 	}, 30*time.Second, 100*time.Millisecond)
 	applied, err := env.Store.CountWebhookEvents(ctx, models.SourceTikTok, models.WebhookApplied)
 	require.NoError(t, err)

@@ -101,7 +101,9 @@ func TestUnderPathPrefix(t *testing.T) {
 			require.Equal(t, id, e.fake.Videos()[0].ID)
 
 			require.NoError(t, e.yt.Revoke(ctx, tok.RefreshToken))
-			for _, p := range e.log.paths() {
+			paths := e.log.paths()
+			require.NotEmpty(t, paths)
+			for _, p := range paths {
 				require.True(t, strings.HasPrefix(p, "/sandbox/youtube/"), p)
 			}
 		})

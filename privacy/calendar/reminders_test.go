@@ -48,7 +48,10 @@ func TestReminders(t *testing.T) {
 		deadline := c.Deadline()
 		require.True(t, deadline.Equal(eod(2026, 3, 10, la)), "deadline %s", deadline)
 		want := map[string]int{KindReminder7d: 7, KindReminder2d: 2, KindOverdue: -1}
-		for _, r := range Reminders(deadline) {
+		reminders := Reminders(deadline)
+		require.Len(t, reminders, len(want))
+		for _, r := range reminders {
+			require.Contains(t, want, r.Kind)
 			require.Equal(t, want[r.Kind], c.DaysLeft(r.At), r.Kind)
 			require.Equal(t, want[r.Kind]+1, c.DaysLeft(r.At.Add(-time.Millisecond)), "just before %s", r.Kind)
 		}

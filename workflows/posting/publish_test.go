@@ -262,6 +262,7 @@ func TestUpdatesAreRefusedOncePublishingStarted(t *testing.T) {
 	}, time.Hour+time.Minute)
 	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
 	require.NoError(t, h.env.GetWorkflowError())
+	require.Len(t, results, 3, "the callback sent every Update")
 	for name, res := range results {
 		require.False(t, res.accepted, name)
 		var appErr *temporal.ApplicationError
