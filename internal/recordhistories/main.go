@@ -2,14 +2,17 @@
 // Temporal server (by default the one `make run` embeds) as JSON files, one
 // per workflow type and kind of run, for the replay tests in workflows/.
 // Record after running the flows you want covered; commit the files.
+// Files already there are never overwritten: new ones get the next number.
 //
 //	go run ./internal/recordhistories -out workflows/testdata
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,11 +66,23 @@ func run(ctx context.Context, addr, out string) error {
 		if err != nil {
 			return err
 		}
-		name := filepath.Join(out, fmt.Sprintf("%s-%s-%d.json", typ, status, seen[key]))
+		// Histories recorded before are kept: they are what proves that
+		// older runs still replay. A new one takes the next free number.
+		name := nextFree(out, key)
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			return err
 		}
 		fmt.Println("wrote", name, len(h.Events), "events")
 	}
 	return nil
+}
+
+// nextFree is the first out/<key>-<n>.json that does not exist yet.
+func nextFree(out, key string) string {
+	for n := 1; ; n++ {
+		name := filepath.Join(out, fmt.Sprintf("%s-%d.json", key, n))
+		if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+	}
 }

@@ -1,0 +1,226 @@
+package posting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/loomcast/loomcast/blob"
+	"github.com/loomcast/loomcast/grants"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/tiktok"
+	wf "github.com/loomcast/loomcast/workflows/posting"
+)
+
+// withTikTokToken runs call with the channel's access token; when TikTok
+// says the token expired, it refreshes once and tries again.
+func (a *Activities) withTikTokToken(ctx context.Context, channelID string, call func(token string) error) error {
+	token, err := a.Grants.Access(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	err = call(token)
+	var apiErr *tiktok.APIError
+	if !errors.As(err, &apiErr) || !apiErr.AuthExpired() {
+		return err
+	}
+	if _, err := a.Grants.Refresh(ctx, channelID); err != nil {
+		return err
+	}
+	if token, err = a.Grants.Access(ctx, channelID); err != nil {
+		return err
+	}
+	return call(token)
+}
+
+// tiktokSession is what a post keeps of its TikTok upload session.
+type tiktokSession struct {
+	State      string `json:"state"` // "initializing" or "initialized"
+	UploadURL  string `json:"upload_url,omitempty"`
+	ChunkSize  int64  `json:"chunk_size,omitempty"`
+	ChunkCount int    `json:"chunk_count,omitempty"`
+	// Acked is the number of chunks TikTok has acknowledged.
+	Acked int `json:"acked,omitempty"`
+}
+
+// InitTikTokPost initializes the Direct Post once. The publish ID and the
+// upload session are stored before a byte is sent. If an earlier attempt
+// may have reached TikTok without its answer arriving, it does not init
+// again blindly: it stops with "could not confirm".
+func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.TikTokInit, error) {
+	p, err := a.Store.PostByID(ctx, in.PostID)
+	if err != nil {
+		return wf.TikTokInit{}, err
+	}
+	var sess tiktokSession
+	if p.UploadSession != "" {
+		if err := json.Unmarshal([]byte(p.UploadSession), &sess); err != nil {
+			return wf.TikTokInit{}, fmt.Errorf("read upload session: %w", err)
+		}
+	}
+	switch {
+	case p.PublishID != "" && sess.State == "initialized":
+		ch, err := a.Store.ChannelByID(ctx, p.ChannelID)
+		if err != nil {
+			return wf.TikTokInit{}, err
+		}
+		return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: p.PublishID, UploadURL: sess.UploadURL, ChunkSize: sess.ChunkSize, ChunkCount: sess.ChunkCount}, nil
+	case sess.State == "initializing":
+		return wf.TikTokInit{}, temporal.NewNonRetryableApplicationError(
+			"could not confirm whether TikTok accepted the post: the connection broke after the request was sent. "+
+				"Check your TikTok profile before retrying, so that the video is not posted twice.", wf.ErrTypeOutcomeUnknown, nil)
+	}
+	up, err := a.Store.UploadByID(ctx, p.UploadID)
+	if err != nil {
+		return wf.TikTokInit{}, err
+	}
+	if err := a.saveSession(ctx, p.ID, tiktokSession{State: "initializing"}, nil); err != nil {
+		return wf.TikTokInit{}, err
+	}
+	info := tiktok.PostInfo{Title: p.Caption, PrivacyLevel: p.Privacy, DisableComment: !p.AllowComment, DisableDuet: !p.AllowDuet, DisableStitch: !p.AllowStitch}
+	var res tiktok.InitResult
+	err = a.withTikTokToken(ctx, p.ChannelID, func(token string) (err error) {
+		res, err = a.TikTok.InitDirectPost(ctx, token, info, up.Size)
+		return err
+	})
+	if err != nil {
+		var apiErr *tiktok.APIError
+		if errors.As(err, &apiErr) || notSent(err) || errors.Is(err, grants.ErrReauthRequired) {
+			// TikTok answered (or nothing left this machine): no post exists,
+			// so a later attempt may init again.
+			if cerr := a.saveSession(ctx, p.ID, tiktokSession{}, nil); cerr != nil {
+				return wf.TikTokInit{}, cerr
+			}
+			return wf.TikTokInit{}, a.platformError(err)
+		}
+		return wf.TikTokInit{}, err // outcome unknown: the next attempt stops with "could not confirm"
+	}
+	sess = tiktokSession{State: "initialized", UploadURL: res.UploadURL, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}
+	if err := a.saveSession(ctx, p.ID, sess, &res.PublishID); err != nil {
+		return wf.TikTokInit{}, err
+	}
+	ch, err := a.Store.ChannelByID(ctx, p.ChannelID)
+	if err != nil {
+		return wf.TikTokInit{}, err
+	}
+	return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: res.PublishID, UploadURL: res.UploadURL, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}, nil
+}
+
+// notSent reports a failure to connect at all, when no request left.
+func notSent(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+func (a *Activities) saveSession(ctx context.Context, postID string, s tiktokSession, publishID *string) error {
+	b := []byte{}
+	if s.State != "" {
+		var err error
+		if b, err = json.Marshal(s); err != nil {
+			return err
+		}
+	}
+	fields := models.PostFields{UploadSession: models.Ptr(string(b))}
+	detail := ""
+	if publishID != nil {
+		fields.PublishID = publishID
+		detail = "TikTok publish ID " + *publishID
+	}
+	_, err := a.Store.ApplyPostChange(ctx, postID, models.PostChange{Detail: detail, Set: fields})
+	return err
+}
+
+// UploadTikTokChunks sends the video in TikTok's chunks, in order. After
+// each chunk TikTok acknowledges, it records the count in the post's upload
+// session (heartbeats are throttled, so they may lag) and heartbeats it, so
+// a retried attempt, on this worker or another, resumes right after it.
+func (a *Activities) UploadTikTokChunks(ctx context.Context, in wf.TikTokUploadInput) error {
+	p, err := a.Store.PostByID(ctx, in.PostID)
+	if err != nil {
+		return err
+	}
+	up, err := a.Store.UploadByID(ctx, p.UploadID)
+	if err != nil {
+		return err
+	}
+	var sess tiktokSession
+	if err := json.Unmarshal([]byte(p.UploadSession), &sess); err != nil || sess.State != "initialized" {
+		return fmt.Errorf("post %s has no TikTok upload session", p.ID)
+	}
+	next := sess.Acked
+	if activity.HasHeartbeatDetails(ctx) {
+		var acked int
+		if err := activity.GetHeartbeatDetails(ctx, &acked); err == nil && acked > next {
+			next = acked
+		}
+	}
+	if next > 0 {
+		activity.GetLogger(ctx).Info("resuming upload", "post_id", p.ID, "from_chunk", next+1, "of", in.Init.ChunkCount)
+	}
+	f, err := a.Blob.Open(ctx, up.BlobKey)
+	if err != nil {
+		if errors.Is(err, blob.ErrNotFound) {
+			return rejected("the video is gone: uploads are kept for 24 hours")
+		}
+		return err
+	}
+	defer f.Close()
+	for i := next; i < in.Init.ChunkCount; i++ {
+		start := int64(i) * in.Init.ChunkSize
+		n := in.Init.ChunkSize
+		if i == in.Init.ChunkCount-1 {
+			n = up.Size - start
+		}
+		if err := seek(f, start); err != nil {
+			return err
+		}
+		if err := a.TikTok.UploadChunk(ctx, in.Init.UploadURL, up.ContentType, io.LimitReader(f, n), start, n, up.Size); err != nil {
+			return a.platformError(err)
+		}
+		sess.Acked = i + 1
+		if err := a.saveSession(ctx, p.ID, sess, nil); err != nil {
+			return err
+		}
+		activity.RecordHeartbeat(ctx, sess.Acked)
+		activity.GetLogger(ctx).Debug("chunk uploaded", "post_id", p.ID, "chunk", i+1, "of", in.Init.ChunkCount)
+	}
+	return nil
+}
+
+// seek positions r at offset; blobs that cannot seek are read forward.
+func seek(r io.Reader, offset int64) error {
+	if s, ok := r.(io.Seeker); ok {
+		_, err := s.Seek(offset, io.SeekStart)
+		return err
+	}
+	return errors.New("blob store returned a reader that cannot seek")
+}
+
+// FetchTikTokStatus asks TikTok where the post is.
+func (a *Activities) FetchTikTokStatus(ctx context.Context, in wf.PostInput) (wf.TikTokStatus, error) {
+	p, err := a.Store.PostByID(ctx, in.PostID)
+	if err != nil {
+		return wf.TikTokStatus{}, err
+	}
+	var st tiktok.Status
+	err = a.withTikTokToken(ctx, p.ChannelID, func(token string) (err error) {
+		st, err = a.TikTok.FetchStatus(ctx, token, p.PublishID)
+		return err
+	})
+	if err != nil {
+		return wf.TikTokStatus{}, a.platformError(err)
+	}
+	return wf.TikTokStatus{Status: st.Status, FailReason: st.FailReason, PublicPostIDs: st.PublicPostIDs}, nil
+}
+
+// capabilities reads a creator's live TikTok creator info.
+func capabilities(info tiktok.CreatorInfo) wf.Capabilities {
+	return wf.Capabilities{PrivacyOptions: info.PrivacyLevelOptions, CommentDisabled: info.CommentDisabled,
+		DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled, MaxDurationSec: info.MaxVideoPostDurationSec}
+}
