@@ -33,6 +33,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		posting.MetadataExpiryWorkflow: posting.PostMetadataExpiry,
 		"UploadExpiry":                 posting.UploadExpiry,
 		"TokenRefresh":                 channels.TokenRefresh,
+		"DisconnectChannel":            channels.DisconnectChannel,
 		"ReconcileTikTok":              webhooks.ReconcileTikTok,
 		expiry.WorkflowName:            expiry.RetentionExpiry,
 		privacy.WorkflowName:           privacy.PrivacyRequest,
@@ -46,7 +47,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 		types[strings.SplitN(filepath.Base(f), "-", 2)[0]] = true
 	}
-	for _, typ := range []string{"AccountClosure", "PublishPost", "PostMetadataExpiry", "UploadExpiry", "TokenRefresh", "ReconcileTikTok", expiry.WorkflowName, privacy.WorkflowName} {
+	for _, typ := range []string{"AccountClosure", "PublishPost", "PostMetadataExpiry", "UploadExpiry", "TokenRefresh", "DisconnectChannel", "ReconcileTikTok", expiry.WorkflowName, privacy.WorkflowName} {
 		require.True(t, types[typ], "no recorded history of %s", typ)
 	}
 }
