@@ -80,6 +80,19 @@ func (s *Store) ChannelByKey(ctx context.Context, userID, platform, externalID s
 	return ch, nil
 }
 
+// OtherAccountHolds says whether an account other than userID has a
+// channel on the platform account (a TikTok open_id, a YouTube channel
+// ID): an agency and its creator can both connect the same one.
+func (s *Store) OtherAccountHolds(ctx context.Context, platform, externalID, userID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Channel{}).
+		Where("platform = ? AND external_id = ? AND user_id <> ?", platform, externalID, userID).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("other account holds: %w", err)
+	}
+	return n > 0, nil
+}
+
 // ChannelByID loads a channel by ID alone; for workers, never for handlers.
 func (s *Store) ChannelByID(ctx context.Context, id string) (Channel, error) {
 	var ch Channel

@@ -69,9 +69,25 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 	if err != nil {
 		return wf.ExecuteResult{}, err
 	}
-	if len(traces) > 0 {
-		return wf.ExecuteResult{}, temporal.NewApplicationError(
-			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(traces), strings.Join(traces[:min(5, len(traces))], "; ")), wf.ErrTypeErasureIncomplete)
+	shared, err := a.sharedIdentifiers(ctx, ids, r.UserID)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	var unexplained []string
+	nShared := 0
+	for _, t := range traces {
+		if shared[strings.ToLower(t.Match)] {
+			nShared++
+			continue
+		}
+		unexplained = append(unexplained, t.String())
+	}
+	if len(unexplained) > 0 {
+		// Not transient: the data is still there, and retrying will not
+		// remove it. The request goes to staff with these findings.
+		return wf.ExecuteResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(unexplained), strings.Join(unexplained[:min(5, len(unexplained))], "; ")),
+			wf.ErrTypeErasureIncomplete, nil)
 	}
 	kept := make([]string, 0, len(RestrictedRecords))
 	for _, rec := range RestrictedRecords {
@@ -80,7 +96,11 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 	answer := "We erased your personal data: your account, channels (their grants revoked at TikTok and YouTube), posts and their history, uploads and files, sessions, logs, consents and the records of our background processes. " +
 		"A check of every table and file found nothing left. We keep, restricted and used for nothing else: " + strings.Join(kept, "; ") +
 		". There are no invoices or payment records to keep."
-	return wf.ExecuteResult{Answer: answer, Restricted: kept}, nil
+	if nShared > 0 {
+		answer += fmt.Sprintf(" Your TikTok or YouTube account is also connected to another Loomcast account: the %d records that are "+
+			"that account's own (its channel and the platform's notifications about it) belong to its holder and were left in place.", nShared)
+	}
+	return wf.ExecuteResult{Answer: answer, Restricted: kept, Shared: nShared}, nil
 }
 
 // eraseUser stops and deletes everything of one account.
@@ -98,6 +118,15 @@ func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
 			// The tokens are deleted here whatever the platform says; it
 			// expires them.
 			activity.GetLogger(ctx).Warn("revoke at platform failed", "channel_id", ch.ID, "error", err.Error())
+		}
+		// The platform's notifications about an account that another
+		// Loomcast account also connected are that account's data too.
+		shared, err := a.Store.OtherAccountHolds(ctx, ch.Platform, ch.ExternalID, u.ID)
+		if err != nil {
+			return err
+		}
+		if shared {
+			continue
 		}
 		if err := a.Store.DeleteWebhookEventsOf(ctx, ch.Platform, ch.ExternalID); err != nil {
 			return err
@@ -169,9 +198,29 @@ func (a *Activities) identifiers(ctx context.Context, r models.PrivacyRequest) (
 	return ids, nil
 }
 
+// sharedIdentifiers are the person's platform account IDs (lowercased)
+// that another Loomcast account also holds as a channel of its own.
+func (a *Activities) sharedIdentifiers(ctx context.Context, ids scan.Identifiers, userID string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, id := range ids.Values {
+		platform, ok := strings.CutSuffix(id.Label, " account ID")
+		if !ok {
+			continue
+		}
+		held, err := a.Store.OtherAccountHolds(ctx, platform, id.Value, userID)
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			out[strings.ToLower(id.Value)] = true
+		}
+	}
+	return out, nil
+}
+
 // scan runs the completeness check: every column of every table (from the
 // schema) and every blob key, outside the restricted records.
-func (a *Activities) scan(ctx context.Context, ids scan.Identifiers) ([]string, error) {
+func (a *Activities) scan(ctx context.Context, ids scan.Identifiers) ([]scan.Trace, error) {
 	var opts scan.Options
 	for _, rec := range RestrictedRecords {
 		opts.Exclude = append(opts.Exclude, scan.Exclusion{Table: rec.Table})
@@ -180,9 +229,5 @@ func (a *Activities) scan(ctx context.Context, ids scan.Identifiers) ([]string, 
 	if err != nil {
 		return nil, fmt.Errorf("completeness check: %w", err)
 	}
-	out := make([]string, len(traces))
-	for i, t := range traces {
-		out[i] = t.String()
-	}
-	return out, nil
+	return traces, nil
 }

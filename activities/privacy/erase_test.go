@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/loomcast/loomcast"
@@ -102,6 +103,64 @@ func TestErasureResumesAfterACrash(t *testing.T) {
 	})
 }
 
+// Two accounts that connected the same TikTok account (an agency and its
+// creator) both hold its open_id. Erasing one completes: the other's
+// channel and the platform's notifications about the account are that
+// account's own, left in place and counted in the answer.
+func TestErasureLeavesASharedPlatformAccountToItsOtherHolder(t *testing.T) {
+	noLag(t)
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		b, err := blob.NewLocal(t.TempDir())
+		require.NoError(t, err)
+		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+		const openID = "open-shared-creator"
+		mk := func(email string) (models.User, models.Channel) {
+			u := &models.User{Email: email}
+			require.NoError(t, store.CreateUser(ctx, u))
+			ch := &models.Channel{UserID: u.ID, Platform: loomcast.TikTok, ExternalID: openID, DisplayName: "Creator", Status: loomcast.ChannelActive}
+			require.NoError(t, store.UpsertChannel(ctx, ch))
+			return *u, *ch
+		}
+		agency, agencyChannel := mk("agency@example.com")
+		creator, creatorChannel := mk("creator@example.com")
+		_, err = store.InsertWebhookEvent(ctx, &models.WebhookEvent{Source: models.SourceTikTok, EventKey: "e1", EventType: "post.publish.complete",
+			Account: openID, Payload: `{"user_openid":"` + openID + `"}`})
+		require.NoError(t, err)
+		req := &models.PrivacyRequest{UserID: creator.ID, Email: creator.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyExecuting}
+		_, err = store.CreatePrivacyRequest(ctx, req)
+		require.NoError(t, err)
+
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(a.ExecutePrivacyRequest)
+		val, err := env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		require.NoError(t, err, "the erasure completes")
+		var res wf.ExecuteResult
+		require.NoError(t, val.Get(&res))
+		require.Equal(t, 3, res.Shared, "the agency's channel (external_id) and the stored notification (account, payload)")
+		require.Contains(t, res.Answer, "another Loomcast account")
+
+		_, err = store.UserByID(ctx, creator.ID)
+		require.ErrorIs(t, err, models.ErrNotFound, "the creator's account is gone")
+		_, err = store.ChannelByID(ctx, creatorChannel.ID)
+		require.ErrorIs(t, err, models.ErrNotFound, "and its channel")
+		got, err := store.ChannelByID(ctx, agencyChannel.ID)
+		require.NoError(t, err, "the agency's channel is untouched")
+		require.Equal(t, agency.ID, got.UserID)
+		events, err := store.WebhookEvents(ctx, models.WebhookFilter{Source: models.SourceTikTok, Account: openID, Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, events, 1, "the agency's notifications stay")
+
+		// Nothing of the creator is left but what the shared account holds.
+		ids := scan.ForAccount(creator, nil)
+		traces, err := scan.Scan(ctx, store.DB(), store.Dialect(), b, ids,
+			scan.Options{Exclude: []scan.Exclusion{{Table: "privacy_requests"}, {Table: "privacy_audit"}}})
+		require.NoError(t, err)
+		require.Empty(t, traces)
+	})
+}
+
 // The check refuses to close an erasure while a trace remains.
 func TestErasureFailsWhileATraceRemains(t *testing.T) {
 	noLag(t)
@@ -125,6 +184,10 @@ func TestErasureFailsWhileATraceRemains(t *testing.T) {
 	_, err = env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
 	require.ErrorContains(t, err, "erasure incomplete")
 	require.ErrorContains(t, err, "stray_notes")
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.Equal(t, wf.ErrTypeErasureIncomplete, appErr.Type())
+	require.True(t, appErr.NonRetryable(), "retrying would not remove the trace: the request goes to staff")
 }
 
 // noLag drops the wait for the API's request log: these tests have none.

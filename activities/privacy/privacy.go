@@ -120,6 +120,12 @@ func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
 	case wf.NoticeWithdrawn:
 		msg.Subject = "Your privacy request was withdrawn"
 		msg.Text = fmt.Sprintf("Your %s request (reference %s) was withdrawn; nothing more will be done.\n", r.FiledAs, r.ID)
+	case wf.NoticeNeedsReview:
+		msg.To = a.StaffEmail
+		msg.Subject = fmt.Sprintf("[privacy] request %s needs review: it could not be carried out", r.ID)
+		msg.Text = fmt.Sprintf("Request %s (%s, %s, due %s) could not be carried out and waits for your decision "+
+			"(POST /v1/admin/privacy/requests/%s/review: approve to try again once the cause is fixed, or refuse with reasons).\n\nFindings: %s\n",
+			r.ID, r.FiledAs, r.Regime, due, r.ID, n.Reason)
 	case wf.NoticeReminder7, wf.NoticeReminder2, wf.NoticeOverdue:
 		msg.To = a.StaffEmail
 		msg.Subject = fmt.Sprintf("[privacy] %s: request %s due %s", strings.ReplaceAll(n.Kind, "_", " "), r.ID, due)

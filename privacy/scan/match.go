@@ -15,6 +15,7 @@ import (
 // LIKE patterns of each of its spellings.
 type term struct {
 	label    string
+	value    string
 	spelling []string // lowercased, for blob keys
 	patterns []string
 }
@@ -39,7 +40,7 @@ func prepare(ids Identifiers) ([]term, error) {
 			continue
 		}
 		seen[strings.ToLower(id.Value)] = true
-		t := term{label: label}
+		t := term{label: label, value: id.Value}
 		for _, s := range spellings(id.Value) {
 			t.spelling = append(t.spelling, strings.ToLower(s))
 			t.patterns = append(t.patterns, "%"+escapeLike(s)+"%")

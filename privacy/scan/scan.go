@@ -116,6 +116,9 @@ type Trace struct {
 	Identifier string
 	// Blob is the key of a blob that names the person.
 	Blob string
+	// Match is the identifier's value that was found, for the caller to
+	// classify the trace; String never shows it.
+	Match string
 }
 
 // String describes the trace for a report.
@@ -268,7 +271,7 @@ func collect(db *gorm.DB, q string, args []any, table string, keyNames []string,
 			for ti, tm := range terms {
 				if flags[ci*len(terms)+ti] == 1 {
 					traces = append(traces, Trace{Table: table, Column: c.Name, RowKey: key,
-						Value: redact(values[ci].String), Identifier: tm.label})
+						Value: redact(values[ci].String), Identifier: tm.label, Match: tm.value})
 				}
 			}
 		}
@@ -334,7 +337,7 @@ func scanBlobs(ctx context.Context, blobs blob.Store, ids Identifiers, terms []t
 		lower := strings.ToLower(key)
 		for _, tm := range terms {
 			if tm.inKey(lower) {
-				traces = append(traces, Trace{Blob: key, Identifier: tm.label})
+				traces = append(traces, Trace{Blob: key, Identifier: tm.label, Match: tm.value})
 				break
 			}
 		}

@@ -51,6 +51,9 @@ const (
 	NoticeReminder2    = "reminder_2d"
 	NoticeOverdue      = "overdue"
 	NoticeClarify      = "clarification_request"
+	// NoticeNeedsReview tells staff that a request could not be carried
+	// out and waits for their decision.
+	NoticeNeedsReview = "needs_review"
 )
 
 // Input starts a request's process.
@@ -142,6 +145,9 @@ type ExecuteInput struct {
 type ExecuteResult struct {
 	Answer     string
 	Restricted []string
+	// Shared counts the records left in place because another account
+	// holds them as its own (the same platform account connected twice).
+	Shared int
 }
 
 // State is what the process is doing, for the API.
@@ -187,6 +193,11 @@ func PromisedDays(r calendar.Regime) int {
 func NewClock(regime calendar.Regime, t time.Time) calendar.Clock {
 	return calendar.Clock{Regime: regime, Received: t, PromisedDays: PromisedDays(regime)}
 }
+
+// ExecutionReviewVersion is the change ID under which a request's
+// execution retries a bounded number of times and then goes to staff
+// review, instead of retrying for ever.
+const ExecutionReviewVersion = "execution-review"
 
 // HandlersFinishedVersion is the change ID under which the process waits
 // for its Update handlers to finish before it completes.

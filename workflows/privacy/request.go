@@ -202,20 +202,7 @@ func (r *request) run(ctx workflow.Context) error {
 		if err := r.step(ctx, Step{Status: loomcast.PrivacyInReview, Actor: "system", Action: "sent to review"}); err != nil {
 			return err
 		}
-		if err := workflow.Await(ctx, func() bool { return r.review != nil || r.withdraw != nil }); err != nil {
-			return err
-		}
-		if r.withdraw != nil {
-			return r.withdrawn(ctx)
-		}
-		if !r.review.Approve {
-			if err := r.step(ctx, Step{Status: loomcast.PrivacyRefused, Actor: r.review.By, Action: "refused", Detail: r.review.Reason,
-				Set: Fields{Answer: r.review.Reason, ClosedAt: at(workflow.Now(ctx))}}); err != nil {
-				return err
-			}
-			return r.notify(ctx, NoticeRefused, r.review.Reason)
-		}
-		if err := r.step(ctx, Step{Actor: r.review.By, Action: "approved", Detail: r.review.Reason}); err != nil {
+		if approved, err := r.decide(ctx); err != nil || !approved {
 			return err
 		}
 	} else if r.withdraw != nil {
@@ -266,18 +253,62 @@ func (r *request) withdrawn(ctx workflow.Context) error {
 	return r.notify(ctx, NoticeWithdrawn, "")
 }
 
+// decide waits for staff's decision on a request in review (or for the
+// requester to withdraw it) and records it; it reports whether the request
+// goes on.
+func (r *request) decide(ctx workflow.Context) (bool, error) {
+	if err := workflow.Await(ctx, func() bool { return r.review != nil || r.withdraw != nil }); err != nil {
+		return false, err
+	}
+	if r.withdraw != nil {
+		return false, r.withdrawn(ctx)
+	}
+	if !r.review.Approve {
+		if err := r.step(ctx, Step{Status: loomcast.PrivacyRefused, Actor: r.review.By, Action: "refused", Detail: r.review.Reason,
+			Set: Fields{Answer: r.review.Reason, ClosedAt: at(workflow.Now(ctx))}}); err != nil {
+			return false, err
+		}
+		return false, r.notify(ctx, NoticeRefused, r.review.Reason)
+	}
+	if err := r.step(ctx, Step{Actor: r.review.By, Action: "approved", Detail: r.review.Reason}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// executeAttempts bounds the tries of a request's execution: about half an
+// hour of backoff, then staff are asked, instead of retrying for ever.
+const executeAttempts = 10
+
 func (r *request) execute(ctx workflow.Context) error {
-	if err := r.step(ctx, Step{Status: loomcast.PrivacyExecuting, Actor: "system", Action: "executing"}); err != nil {
-		return err
+	v := workflow.GetVersion(ctx, ExecutionReviewVersion, workflow.DefaultVersion, 1)
+	policy := &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute}
+	if v == 1 {
+		policy.MaximumAttempts = executeAttempts
+		policy.NonRetryableErrorTypes = []string{ErrTypeErasureIncomplete}
 	}
 	execCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    2 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute},
+		RetryPolicy:         policy,
 	})
 	var res ExecuteResult
-	if err := workflow.ExecuteActivity(execCtx, ExecuteActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &res); err != nil {
-		return fmt.Errorf("execute request: %w", err)
+	for {
+		if err := r.step(ctx, Step{Status: loomcast.PrivacyExecuting, Actor: "system", Action: "executing"}); err != nil {
+			return err
+		}
+		err := workflow.ExecuteActivity(execCtx, ExecuteActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &res)
+		if err == nil {
+			break
+		}
+		if v == workflow.DefaultVersion {
+			return fmt.Errorf("execute request: %w", err)
+		}
+		// Nobody is left waiting on a request stuck in executing: staff
+		// get the findings, and decide to try again or to refuse.
+		if goOn, err := r.reviewFailure(ctx, err); err != nil || !goOn {
+			return err
+		}
 	}
 	if err := r.step(ctx, Step{Status: loomcast.PrivacyAnswered, Actor: "system", Action: "answered", Detail: strings.Join(res.Restricted, "; "),
 		Set: Fields{Answer: res.Answer}}); err != nil {
@@ -287,6 +318,25 @@ func (r *request) execute(ctx workflow.Context) error {
 		return err
 	}
 	return r.step(ctx, Step{Status: loomcast.PrivacyClosed, Actor: "system", Action: "closed", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
+}
+
+// reviewFailure sends a request that could not be carried out to staff
+// review, with what was found, and reports whether staff want it tried
+// again.
+func (r *request) reviewFailure(ctx workflow.Context, err error) (bool, error) {
+	findings := "the request could not be carried out after several attempts; the process history has the errors"
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == ErrTypeErasureIncomplete {
+		findings = appErr.Message()
+	}
+	r.review = nil
+	if err := r.step(ctx, Step{Status: loomcast.PrivacyInReview, Actor: "system", Action: "sent to review: could not be carried out", Detail: findings}); err != nil {
+		return false, err
+	}
+	if err := r.notify(ctx, NoticeNeedsReview, findings); err != nil {
+		return false, err
+	}
+	return r.decide(ctx)
 }
 
 // remind sends staff reminders 7 and 2 days before the deadline and an

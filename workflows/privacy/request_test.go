@@ -2,12 +2,14 @@ package privacy
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -24,6 +26,8 @@ type harness struct {
 	steps   []Step
 	notices []sentNotice
 	execs   int
+	// execute, when set, answers the nth execution (from 1).
+	execute func(n int) (ExecuteResult, error)
 }
 
 type sentNotice struct {
@@ -51,6 +55,9 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	}, activity.RegisterOptions{Name: NotifyActivity})
 	env.RegisterActivityWithOptions(func(context.Context, ExecuteInput) (ExecuteResult, error) {
 		h.execs++
+		if h.execute != nil {
+			return h.execute(h.execs)
+		}
 		return ExecuteResult{Answer: "done"}, nil
 	}, activity.RegisterOptions{Name: ExecuteActivity})
 	return h
@@ -260,4 +267,74 @@ func TestClockPausedWhileClarifying(t *testing.T) {
 	require.NotNil(t, moved)
 	require.True(t, moved.Equal(endOfDay(2026, 4, 11)), "ten days paused: %s", moved)
 	require.Equal(t, 1, h.execs)
+}
+
+// A request that cannot be carried out never stays in executing unseen:
+// an unexplained trace at once, or a failure after a bounded number of
+// attempts, sends it to staff review with the findings and mails the
+// privacy team; staff then try again or refuse.
+func TestExecutionFailureGoesToStaff(t *testing.T) {
+	received := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	incomplete := temporal.NewNonRetryableApplicationError("erasure incomplete: 1 traces remain (stray_notes.body row n1 holds the email)", ErrTypeErasureIncomplete, nil)
+	tests := []struct {
+		name      string
+		execute   func(n int) (ExecuteResult, error)
+		decision  ReviewDecision
+		wantExecs int
+		wantFinal string
+		findings  string
+	}{
+		{
+			name: "an unexplained trace, then staff try again",
+			execute: func(n int) (ExecuteResult, error) {
+				if n == 1 {
+					return ExecuteResult{}, incomplete
+				}
+				return ExecuteResult{Answer: "done"}, nil
+			},
+			decision:  ReviewDecision{Approve: true, Reason: "the stray table is gone", By: "staff:1"},
+			wantExecs: 2, wantFinal: loomcast.PrivacyClosed, findings: "stray_notes",
+		},
+		{
+			name:      "an unexplained trace, then staff refuse",
+			execute:   func(int) (ExecuteResult, error) { return ExecuteResult{}, incomplete },
+			decision:  ReviewDecision{Approve: false, Reason: "kept under a court order", By: "staff:1"},
+			wantExecs: 1, wantFinal: loomcast.PrivacyRefused, findings: "stray_notes",
+		},
+		{
+			name:      "a failure that outlasts its retries",
+			execute:   func(int) (ExecuteResult, error) { return ExecuteResult{}, errors.New("database unreachable") },
+			decision:  ReviewDecision{Approve: false, Reason: "we will file it again once the outage is over", By: "staff:1"},
+			wantExecs: executeAttempts, wantFinal: loomcast.PrivacyRefused, findings: "could not be carried out after several attempts",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, received)
+			h.execute = tt.execute
+			var reviewErr error
+			h.env.RegisterDelayedCallback(func() {
+				h.env.UpdateWorkflow(UpdateReview, "1", &testsuite.TestUpdateCallback{
+					OnReject: func(err error) { reviewErr = err }, OnAccept: func() {}, OnComplete: func(any, error) {}},
+					tt.decision)
+			}, 24*time.Hour)
+			h.env.ExecuteWorkflow(PrivacyRequest, Input{RequestID: "r1", UserID: "u1", Type: TypeErasure, Regime: calendar.GDPR,
+				ReceivedAt: received, Verified: true})
+			require.NoError(t, h.env.GetWorkflowError())
+			require.NoError(t, reviewErr, "the request waits for review when staff decide")
+			require.Equal(t, tt.wantExecs, h.execs)
+			n, ok := h.notice(NoticeNeedsReview)
+			require.True(t, ok, "the privacy team is mailed")
+			require.Contains(t, n.Reason, tt.findings)
+			var review *Step
+			for i := range h.steps {
+				if h.steps[i].Status == loomcast.PrivacyInReview {
+					review = &h.steps[i]
+				}
+			}
+			require.NotNil(t, review, "the request went to review")
+			require.Contains(t, review.Detail, tt.findings)
+			require.Equal(t, tt.wantFinal, h.steps[len(h.steps)-1].Status)
+		})
+	}
 }
