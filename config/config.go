@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/loomcast/loomcast/privacy/calendar"
 	"github.com/loomcast/loomcast/retention"
 )
 
@@ -67,6 +68,9 @@ type Config struct {
 	SMTP SMTP
 	// PrivacyEmail receives data-subject request reminders and alerts.
 	PrivacyEmail string
+	// PrivacyAuthority is the controller's lead supervisory authority,
+	// named to EU requesters as where to complain (CNIL by default).
+	PrivacyAuthority calendar.Authority
 
 	Temporal Temporal
 	Google   Google
@@ -300,6 +304,8 @@ func Load(mode Mode, getenv Getenv) (*Config, error) {
 		l.fail("SMTP_HOST", "is required in production: privacy requests are answered by email (without it, make run keeps mail in a local outbox)")
 	}
 	c.PrivacyEmail = l.str("LOOMCAST_PRIVACY_EMAIL", "privacy@loomcast.localhost")
+	c.PrivacyAuthority = calendar.Authority{Name: l.str("LOOMCAST_PRIVACY_AUTHORITY", calendar.CNIL.Name),
+		Site: l.str("LOOMCAST_PRIVACY_AUTHORITY_SITE", calendar.CNIL.Site)}
 	c.TikTok = TikTok{
 		ClientKey:    getenv("TIKTOK_CLIENT_KEY"),
 		ClientSecret: getenv("TIKTOK_CLIENT_SECRET"),

@@ -216,7 +216,7 @@ func (s *Store) AppendPrivacyAudit(ctx context.Context, e PrivacyAudit) error {
 	}
 	e.At = e.At.UTC()
 	if err := s.db.WithContext(ctx).Create(&e).Error; err != nil {
-		return fmt.Errorf("append privacy audit: %w", err)
+		return fmt.Errorf("append privacy audit: %w", translate(err))
 	}
 	return nil
 }

@@ -57,3 +57,20 @@ func TestRepeatsAnsweredRequest(t *testing.T) {
 		})
 	})
 }
+
+// An audit entry written twice under the same ID (a retried activity)
+// is a conflict the caller can recognise, so that the retry succeeds.
+func TestPrivacyAuditOnce(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		r := &models.PrivacyRequest{Email: "audit@example.com", Type: "access", FiledAs: "access", Regime: "gdpr", Source: "public", Status: loomcast.PrivacyReceived}
+		_, err := store.CreatePrivacyRequest(ctx, r)
+		require.NoError(t, err)
+		e := models.PrivacyAudit{ID: "step-run-1", RequestID: r.ID, At: time.Now(), Actor: "system", Action: "received"}
+		require.NoError(t, store.AppendPrivacyAudit(ctx, e))
+		require.ErrorIs(t, store.AppendPrivacyAudit(ctx, e), models.ErrConflict)
+		got, err := store.PrivacyAuditOf(ctx, r.ID)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/privacy/calendar"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/workflows"
@@ -39,6 +40,8 @@ type Deps struct {
 	PublicURL  string
 	LinkKey    []byte
 	StaffEmail string
+	// PrivacyAuthority is where EU requesters may complain (CNIL if unset).
+	PrivacyAuthority calendar.Authority
 	// Temporal is the client activities use to reach other workflows
 	// (a disconnect cancels its channel's posts through their Update).
 	Temporal client.Client
@@ -52,7 +55,8 @@ func Register(r sdkworker.Registry, d Deps) {
 	webhooksact.Register(r, &webhooksact.Activities{Store: d.Store, Grants: d.Grants})
 	expiryact.Register(r, &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention})
 	privacyact.Register(r, &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,
-		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail})
+		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail,
+		LeadAuthority: d.PrivacyAuthority})
 	channelsact.Register(r, &channelsact.Activities{Grants: d.Grants, Retention: d.Retention, Temporal: d.Temporal})
 }
 

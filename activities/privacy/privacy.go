@@ -19,6 +19,7 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/privacy/calendar"
 	"github.com/loomcast/loomcast/privacy/export"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
@@ -39,6 +40,8 @@ type Activities struct {
 	LinkKey []byte
 	// StaffEmail receives deadline reminders and alerts.
 	StaffEmail string
+	// LeadAuthority is where EU requesters may complain; CNIL when unset.
+	LeadAuthority calendar.Authority
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -97,22 +100,26 @@ func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
 		due = n.Deadline.UTC().Format("2 January 2006")
 	}
 	msg := mail.Message{To: r.Email, Kind: n.Kind, RequestID: r.ID}
+	// Every notice that answers the requester says where they may
+	// complain: the authority of their regime (000 §7.8).
+	complain := "\nIf you are not satisfied with how we handle your request, you may lodge a complaint with " +
+		calendar.AuthorityFor(calendar.Regime(r.Regime), a.LeadAuthority).String() + ".\n"
 	switch n.Kind {
 	case wf.NoticeAcknowledged:
 		msg.Subject = "We received your privacy request"
-		msg.Text = fmt.Sprintf("We received your %s request (reference %s) and will answer by %s.\n", r.FiledAs, r.ID, due)
+		msg.Text = fmt.Sprintf("We received your %s request (reference %s) and will answer by %s.\n", r.FiledAs, r.ID, due) + complain
 	case wf.NoticeExtended:
 		msg.Subject = "Your privacy request needs more time"
-		msg.Text = fmt.Sprintf("We need more time to answer your %s request (reference %s), as the law allows. We will answer by %s.\n\nWhy: %s\n", r.FiledAs, r.ID, due, n.Reason)
+		msg.Text = fmt.Sprintf("We need more time to answer your %s request (reference %s), as the law allows. We will answer by %s.\n\nWhy: %s\n", r.FiledAs, r.ID, due, n.Reason) + complain
 	case wf.NoticeAnswer:
 		msg.Subject = "Your privacy request is done"
-		msg.Text = r.Answer + "\n\nReference: " + r.ID + "\n"
+		msg.Text = r.Answer + "\n\nReference: " + r.ID + "\n" + complain
 		if link := a.exportLink(r); link != "" {
-			msg.Text = r.Answer + "\n\nYour archive: " + link + "\n\nReference: " + r.ID + "\n"
+			msg.Text = r.Answer + "\n\nYour archive: " + link + "\n\nReference: " + r.ID + "\n" + complain
 		}
 	case wf.NoticeRefused:
 		msg.Subject = "We cannot act on your privacy request"
-		msg.Text = fmt.Sprintf("We cannot act on your %s request (reference %s).\n\nWhy: %s\n\nYou may lodge a complaint with a supervisory authority (in France, the CNIL: www.cnil.fr).\n", r.FiledAs, r.ID, n.Reason)
+		msg.Text = fmt.Sprintf("We cannot act on your %s request (reference %s).\n\nWhy: %s\n", r.FiledAs, r.ID, n.Reason) + complain
 	case wf.NoticeClarify:
 		msg.Subject = "A question about your privacy request"
 		msg.Text = fmt.Sprintf("To handle your %s request (reference %s) we need you to clarify:\n\n%s\n\n"+

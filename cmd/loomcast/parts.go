@@ -177,5 +177,6 @@ func newWorker(cfg *config.Config, sec secrets, store *models.Store, tc client.C
 	return worker.New(tc, worker.Deps{Store: store, Blob: pp.blob, Grants: pp.grants, TikTok: pp.tiktok, YouTube: pp.youtube,
 		Retention:  pp.retention,
 		Executions: temporalexec.Executions{Client: tc, Namespace: cfg.Temporal.Namespace, KeepRunning: privacy.WorkflowID("")},
-		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: sec.session, StaffEmail: cfg.PrivacyEmail, Temporal: tc})
+		Mail:       pp.mail, PublicURL: cfg.PublicURL, LinkKey: sec.session, StaffEmail: cfg.PrivacyEmail, Temporal: tc,
+		PrivacyAuthority: cfg.PrivacyAuthority})
 }
