@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	wf "github.com/loomcast/loomcast/workflows/accounts"
 )
@@ -16,6 +17,7 @@ import (
 type Store interface {
 	CloseUser(ctx context.Context, id string, at time.Time) (models.User, error)
 	PurgeUser(ctx context.Context, id string) error
+	AllUserChannels(ctx context.Context, userID string) ([]models.Channel, error)
 }
 
 // Activities are the account activities with their dependencies.
@@ -43,4 +45,19 @@ func (a *Activities) PurgeAccount(ctx context.Context, in wf.PurgeInput) error {
 		return fmt.Errorf("purge %s: %w", in.UserID, err)
 	}
 	return nil
+}
+
+// ConnectedChannels lists the account's channels not yet disconnected.
+func (a *Activities) ConnectedChannels(ctx context.Context, in wf.ConnectedChannelsInput) (wf.ConnectedChannels, error) {
+	chs, err := a.Store.AllUserChannels(ctx, in.UserID)
+	if err != nil {
+		return wf.ConnectedChannels{}, fmt.Errorf("channels of %s: %w", in.UserID, err)
+	}
+	out := wf.ConnectedChannels{}
+	for _, ch := range chs {
+		if ch.Status != loomcast.ChannelDisconnected {
+			out.ChannelIDs = append(out.ChannelIDs, ch.ID)
+		}
+	}
+	return out, nil
 }

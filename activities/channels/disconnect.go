@@ -82,9 +82,12 @@ func (a *Activities) ScheduledPostsOfChannel(ctx context.Context, in wf.ChannelI
 // A post that has started publishing, or whose workflow has ended, is not
 // an error: it is reported as not cancelled.
 func (a *Activities) CancelChannelPost(ctx context.Context, in wf.CancelChannelPostInput) (wf.CancelChannelPostResult, error) {
-	reason := "the channel was disconnected"
-	if ch, err := a.Grants.Store.ChannelByID(ctx, in.ChannelID); err == nil && ch.DisplayName != "" {
-		reason = "the channel " + ch.DisplayName + " was disconnected"
+	reason := in.Reason
+	if reason == "" {
+		reason = "the channel was disconnected"
+		if ch, err := a.Grants.Store.ChannelByID(ctx, in.ChannelID); err == nil && ch.DisplayName != "" {
+			reason = "the channel " + ch.DisplayName + " was disconnected"
+		}
 	}
 	h, err := a.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   posting.PublishWorkflowID(in.PostID),

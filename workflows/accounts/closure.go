@@ -5,13 +5,17 @@
 package accounts
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/channels"
 	"github.com/loomcast/loomcast/workflows/expiry"
 )
 
@@ -53,7 +57,28 @@ type PurgeInput struct {
 const (
 	RecordAccountClosureActivity = "RecordAccountClosure"
 	PurgeAccountActivity         = "PurgeAccount"
+	ConnectedChannelsActivity    = "ConnectedChannels"
 )
+
+// ConnectedChannelsInput asks for an account's channels not yet
+// disconnected.
+type ConnectedChannelsInput struct {
+	UserID string
+}
+
+// ConnectedChannels lists them by ID.
+type ConnectedChannels struct {
+	ChannelIDs []string
+}
+
+// StopProcessingVersion is the change ID under which a closure stops the
+// account's processing at once: each channel is disconnected (grants
+// revoked at the platform, token refresh ended, scheduled posts cancelled).
+const StopProcessingVersion = "closure-stops-processing"
+
+// ClosedReason is what a closed account's channels and cancelled posts
+// show.
+const ClosedReason = "the account was closed"
 
 // AccountClosure records the closure and starts the account's retention
 // clock: the retention engine purges it when the 30-day grace ends.
@@ -83,6 +108,11 @@ func (c *closure) run(ctx workflow.Context) (ClosureResult, error) {
 		RecordClosureInput(c.in)).Get(ctx, nil); err != nil {
 		return ClosureResult{}, fmt.Errorf("record closure: %w", err)
 	}
+	if workflow.GetVersion(ctx, StopProcessingVersion, workflow.DefaultVersion, 1) == 1 {
+		if err := c.stopProcessing(ctx); err != nil {
+			return ClosureResult{}, err
+		}
+	}
 	if workflow.GetVersion(ctx, expiry.RetentionVersion, workflow.DefaultVersion, 1) == 1 {
 		// The retention engine purges the account when its grace ends
 		// (unless a legal hold defers it).
@@ -100,6 +130,36 @@ func (c *closure) run(ctx workflow.Context) (ClosureResult, error) {
 		return ClosureResult{}, fmt.Errorf("purge account: %w", err)
 	}
 	return ClosureResult{PurgedAt: workflow.Now(ctx)}, nil
+}
+
+// stopProcessing disconnects each of the account's channels, all at once
+// and each in its own DisconnectChannel process, and waits for them: a
+// closed account publishes nothing and keeps no grant at a platform. A
+// disconnect already running for a channel (the person disconnected it
+// just before) is left to finish on its own.
+func (c *closure) stopProcessing(ctx workflow.Context) error {
+	var chs ConnectedChannels
+	if err := workflow.ExecuteActivity(ctx, ConnectedChannelsActivity, ConnectedChannelsInput{UserID: c.in.UserID}).Get(ctx, &chs); err != nil {
+		return fmt.Errorf("list channels: %w", err)
+	}
+	runs := make([]workflow.ChildWorkflowFuture, 0, len(chs.ChannelIDs))
+	for _, id := range chs.ChannelIDs {
+		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            channels.DisconnectWorkflowID(id),
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: workflows.SearchAttributes(c.in.UserID, workflows.KindChannelDisconnect, id),
+		})
+		runs = append(runs, workflow.ExecuteChildWorkflow(childCtx, channels.DisconnectChannel,
+			channels.DisconnectInput{ChannelID: id, UserID: c.in.UserID, Reason: ClosedReason, PostReason: ClosedReason}))
+	}
+	for i, run := range runs {
+		err := run.Get(ctx, nil)
+		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if err != nil && !errors.As(err, &started) {
+			return fmt.Errorf("disconnect channel %s: %w", chs.ChannelIDs[i], err)
+		}
+	}
+	return nil
 }
 
 func (c *closure) waitForGraceToEnd(ctx workflow.Context) error {

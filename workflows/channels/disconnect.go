@@ -19,6 +19,9 @@ type DisconnectInput struct {
 	UserID    string
 	// Reason is the channel's status reason ("disconnected by you").
 	Reason string
+	// PostReason, when set, is the reason each cancelled post shows; by
+	// default it names the disconnected channel.
+	PostReason string
 }
 
 // DisconnectResult is what the disconnect did.
@@ -47,6 +50,8 @@ type ChannelPosts struct {
 type CancelChannelPostInput struct {
 	ChannelID string
 	PostID    string
+	// Reason, when set, is the post's cancellation reason.
+	Reason string
 }
 
 // CancelChannelPostResult says whether the post was cancelled or had
@@ -117,7 +122,7 @@ func (d *disconnect) cancelScheduledPosts() error {
 	}
 	for _, id := range posts.PostIDs {
 		var r CancelChannelPostResult
-		in := CancelChannelPostInput{ChannelID: d.in.ChannelID, PostID: id}
+		in := CancelChannelPostInput{ChannelID: d.in.ChannelID, PostID: id, Reason: d.in.PostReason}
 		if err := workflow.ExecuteActivity(d.ctx, CancelChannelPostActivity, in).Get(d.ctx, &r); err != nil {
 			return err
 		}

@@ -1,0 +1,70 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/loomcast/loomcast"
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/server/servertest"
+	"github.com/loomcast/loomcast/workflows/accounts"
+	wfchannels "github.com/loomcast/loomcast/workflows/channels"
+)
+
+// Closing an account stops its processing at once (policy 004 section 10
+// keeps the data for a 30-day export grace, not the processing): each
+// scheduled post is cancelled with the reason, each channel disconnected
+// with its grants deleted, and its token refresh ends.
+func TestClosingAnAccountStopsItsProcessing(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	ctx := context.Background()
+	c := env.Client()
+	u := c.Register("closing@example.com", goodPassword)
+	tiktokID := c.ConnectChannel("tiktok")
+	youtubeID := c.ConnectChannel("youtube")
+	upload := c.Upload(1<<20, 10*time.Second)
+	later := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	r := c.Do(http.MethodPost, "/v1/posts", map[string]any{"channel_id": tiktokID, "upload_id": upload, "caption": "tomorrow",
+		"privacy": "SELF_ONLY", "scheduled_at": later})
+	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+	var post struct {
+		ID string `json:"id"`
+	}
+	r.JSON(t, &post)
+
+	r = c.Do(http.MethodDelete, "/v1/me", map[string]string{"password": goodPassword})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+
+	require.Eventually(t, func() bool {
+		p, err := env.Store.PostByID(ctx, post.ID)
+		return err == nil && p.Status == loomcast.PostCancelled
+	}, 60*time.Second, 100*time.Millisecond, "the scheduled post is cancelled")
+	p, err := env.Store.PostByID(ctx, post.ID)
+	require.NoError(t, err)
+	require.Equal(t, accounts.ClosedReason, p.FailureReason)
+
+	for _, id := range []string{tiktokID, youtubeID} {
+		require.Eventually(t, func() bool {
+			ch, err := env.Store.ChannelByID(ctx, id)
+			return err == nil && ch.Status == loomcast.ChannelDisconnected
+		}, 60*time.Second, 100*time.Millisecond, "channel %s is disconnected", id)
+		ch, err := env.Store.ChannelByID(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, accounts.ClosedReason, ch.StatusReason)
+		require.Nil(t, ch.AccessTokenSealed, "its grant is deleted")
+		require.Nil(t, ch.RefreshTokenSealed)
+		require.Eventually(t, func() bool {
+			desc, err := env.Temporal.DescribeWorkflowExecution(ctx, wfchannels.TokenRefreshWorkflowID(id), "")
+			return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		}, 60*time.Second, 100*time.Millisecond, "the token refresh of %s ends", id)
+	}
+
+	got, err := env.Store.UserByID(ctx, u.ID)
+	require.NoError(t, err, "the account itself is kept for its export grace")
+	require.NotNil(t, got.ClosedAt)
+}
