@@ -66,12 +66,20 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+	// A Delete may remove the folder, emptied, between MkdirAll and
+	// CreateTemp: make it again.
+	var tmp *os.File
+	for attempt := 0; ; attempt++ {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return 0, fmt.Errorf("put %s: %w", key, err)
+		}
+		tmp, err = os.CreateTemp(filepath.Dir(p), ".tmp-*")
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) || attempt == 2 {
+			return 0, fmt.Errorf("put %s: %w", key, err)
+		}
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	n, err := io.Copy(tmp, &ctxReader{ctx: ctx, r: r})
@@ -114,6 +122,14 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	// Folders left empty go too: a folder named after a person is itself
+	// a trace of them (uploads/<user id>/). A folder that is not empty
+	// stays, and so does the root.
+	for dir := filepath.Dir(p); dir != l.root && strings.HasPrefix(dir, l.root+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
 	}
 	return nil
 }

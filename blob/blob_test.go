@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,4 +51,28 @@ func TestLocal(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, keys)
 	})
+}
+
+// Deleting the last object of a folder removes the folders it leaves
+// empty (a folder named after a person is a trace of them), never the
+// root or a folder that still holds something.
+func TestLocalDeleteLeavesNoEmptyFolder(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	l, err := NewLocal(root)
+	require.NoError(t, err)
+	for _, k := range []string{"uploads/u1/a", "uploads/u1/b", "uploads/u2/c"} {
+		_, err := l.Put(ctx, k, strings.NewReader("x"))
+		require.NoError(t, err)
+	}
+	require.NoError(t, l.Delete(ctx, "uploads/u1/a"))
+	require.DirExists(t, filepath.Join(root, "uploads", "u1"), "b is still there")
+	require.NoError(t, l.Delete(ctx, "uploads/u1/b"))
+	require.NoDirExists(t, filepath.Join(root, "uploads", "u1"))
+	require.DirExists(t, filepath.Join(root, "uploads"), "u2 is still there")
+	require.NoError(t, l.Delete(ctx, "uploads/u2/c"))
+	require.NoDirExists(t, filepath.Join(root, "uploads"))
+	require.DirExists(t, root)
+	_, err = l.Put(ctx, "uploads/u1/again", strings.NewReader("x"))
+	require.NoError(t, err, "a folder is made again when needed")
 }

@@ -221,6 +221,23 @@ func (s *Store) AppendPrivacyAudit(ctx context.Context, e PrivacyAudit) error {
 	return nil
 }
 
+// AuditRequests maps audit entry IDs to the request each belongs to;
+// unknown IDs are left out.
+func (s *Store) AuditRequests(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []PrivacyAudit
+	if err := s.db.WithContext(ctx).Select("id", "request_id").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("audit requests: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.RequestID
+	}
+	return out, nil
+}
+
 // PrivacyAuditOf returns a request's audit log in order.
 func (s *Store) PrivacyAuditOf(ctx context.Context, requestID string) ([]PrivacyAudit, error) {
 	var out []PrivacyAudit

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +23,10 @@ import (
 // (server/requestlog.go flushes every 200 ms).
 var LogFlushLag = 2 * time.Second
 
-// RestrictedRecords are kept after an erasure because the law requires
-// them, used for nothing else; the answer names them.
+// RestrictedRecords are the request's own rows of these tables, kept after
+// an erasure because the law requires them and used for nothing else; the
+// answer names them. Rows of the person's earlier requests are kept as
+// evidence too, and named by reference.
 var RestrictedRecords = []struct{ Table, Why string }{
 	{"privacy_requests", "the record of this request (GDPR art. 5(2) and 12: we must be able to show how we answered it)"},
 	{"privacy_audit", "the audit log of this request (who did what and when), for the same reason"},
@@ -73,10 +77,33 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 	if err != nil {
 		return wf.ExecuteResult{}, err
 	}
+	auditIDs := []string{}
+	for _, t := range traces {
+		if t.Table == "privacy_audit" {
+			auditIDs = append(auditIDs, t.RowKey)
+		}
+	}
+	auditOf, err := a.Store.AuditRequests(ctx, auditIDs)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
 	var unexplained []string
 	nShared := 0
+	earlier := map[string]bool{}
 	for _, t := range traces {
-		if shared[strings.ToLower(t.Match)] {
+		// The request's own record and audit log are restricted, kept to
+		// show how it was answered; the person's earlier requests are kept
+		// as evidence of theirs, and named in the answer.
+		switch {
+		case t.Table == "privacy_requests" && t.RowKey == r.ID, t.Table == "privacy_audit" && auditOf[t.RowKey] == r.ID:
+			continue
+		case t.Table == "privacy_requests":
+			earlier[t.RowKey] = true
+			continue
+		case t.Table == "privacy_audit" && auditOf[t.RowKey] != "":
+			earlier[auditOf[t.RowKey]] = true
+			continue
+		case shared[strings.ToLower(t.Match)]:
 			nShared++
 			continue
 		}
@@ -89,9 +116,14 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 			fmt.Sprintf("erasure incomplete: %d traces remain (%s)", len(unexplained), strings.Join(unexplained[:min(5, len(unexplained))], "; ")),
 			wf.ErrTypeErasureIncomplete, nil)
 	}
-	kept := make([]string, 0, len(RestrictedRecords))
+	kept := make([]string, 0, len(RestrictedRecords)+1)
 	for _, rec := range RestrictedRecords {
 		kept = append(kept, rec.Why)
+	}
+	if len(earlier) > 0 {
+		refs := slices.Sorted(maps.Keys(earlier))
+		kept = append(kept, fmt.Sprintf("the records and audit logs of your %d earlier privacy request(s) (reference %s), as evidence of how we answered them (GDPR art. 5(2))",
+			len(refs), strings.Join(refs, ", ")))
 	}
 	answer := "We erased your personal data: your account, channels (their grants revoked at TikTok and YouTube), posts and their history, uploads and files, sessions, logs, consents and the records of our background processes. " +
 		"A check of every table and file found nothing left. We keep, restricted and used for nothing else: " + strings.Join(kept, "; ") +
@@ -219,13 +251,10 @@ func (a *Activities) sharedIdentifiers(ctx context.Context, ids scan.Identifiers
 }
 
 // scan runs the completeness check: every column of every table (from the
-// schema) and every blob key, outside the restricted records.
+// schema) and every blob key. The restricted records are searched too:
+// erase sorts out which rows are the request's own.
 func (a *Activities) scan(ctx context.Context, ids scan.Identifiers) ([]scan.Trace, error) {
-	var opts scan.Options
-	for _, rec := range RestrictedRecords {
-		opts.Exclude = append(opts.Exclude, scan.Exclusion{Table: rec.Table})
-	}
-	traces, err := scan.Scan(ctx, a.Store.DB(), a.Store.Dialect(), a.Blob, ids, opts)
+	traces, err := scan.Scan(ctx, a.Store.DB(), a.Store.Dialect(), a.Blob, ids, scan.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("completeness check: %w", err)
 	}

@@ -3,6 +3,7 @@ package privacy
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -158,6 +159,51 @@ func TestErasureLeavesASharedPlatformAccountToItsOtherHolder(t *testing.T) {
 			scan.Options{Exclude: []scan.Exclusion{{Table: "privacy_requests"}, {Table: "privacy_audit"}}})
 		require.NoError(t, err)
 		require.Empty(t, traces)
+	})
+}
+
+// The restricted records are only the request's own: the person's earlier
+// requests are kept as evidence and named in the answer, not skipped
+// unseen; no folder named after the person is left in the file store.
+func TestErasureNamesEarlierRequestsAndLeavesNoFolder(t *testing.T) {
+	noLag(t)
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		root := t.TempDir()
+		b, err := blob.NewLocal(root)
+		require.NoError(t, err)
+		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+		u := &models.User{Email: "twice@example.com"}
+		require.NoError(t, store.CreateUser(ctx, u))
+		_, err = b.Put(ctx, "uploads/"+u.ID+"/clip", strings.NewReader("bytes"))
+		require.NoError(t, err)
+		earlier := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeAccess, FiledAs: "access", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyClosed}
+		_, err = store.CreatePrivacyRequest(ctx, earlier)
+		require.NoError(t, err)
+		require.NoError(t, store.AppendPrivacyAudit(ctx, models.PrivacyAudit{RequestID: earlier.ID, Actor: "system", Action: "answered", Detail: "sent to " + u.Email}))
+		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyExecuting}
+		_, err = store.CreatePrivacyRequest(ctx, req)
+		require.NoError(t, err)
+		require.NoError(t, store.AppendPrivacyAudit(ctx, models.PrivacyAudit{RequestID: req.ID, Actor: u.ID, Action: "filed", Detail: u.Email}))
+
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(a.ExecutePrivacyRequest)
+		val, err := env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		require.NoError(t, err, "the erasure completes")
+		var res wf.ExecuteResult
+		require.NoError(t, val.Get(&res))
+		require.Len(t, res.Restricted, 3, "the request's record, its audit log, and the earlier request")
+		require.Contains(t, res.Restricted[2], earlier.ID)
+		require.Contains(t, res.Answer, earlier.ID, "the answer names the earlier request")
+		require.NoDirExists(t, filepath.Join(root, "uploads", u.ID), "no folder named after the person")
+
+		traces, err := scan.Scan(ctx, store.DB(), store.Dialect(), b, scan.ForAccount(*u, nil), scan.Options{})
+		require.NoError(t, err)
+		require.NotEmpty(t, traces)
+		for _, tr := range traces {
+			require.Contains(t, []string{"privacy_requests", "privacy_audit"}, tr.Table, "only the restricted records remain: %s", tr)
+		}
 	})
 }
 
