@@ -16,6 +16,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/privacy/export"
 	"github.com/loomcast/loomcast/privacy/scan"
+	"github.com/loomcast/loomcast/retention"
 	wf "github.com/loomcast/loomcast/workflows/privacy"
 )
 
@@ -181,7 +182,12 @@ func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
 			return err
 		}
 	}
-	return a.Store.PurgeUser(ctx, u.ID)
+	if err := a.Store.PurgeUser(ctx, u.ID); err != nil {
+		return err
+	}
+	// An account erased during its closure grace has nothing left for its
+	// purge to do: the pending purge (which names the person) goes too.
+	return a.Store.CancelRetention(ctx, string(retention.ClosedAccounts), u.ID)
 }
 
 // identifiers are what the completeness check looks for. They are read

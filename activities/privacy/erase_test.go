@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -17,6 +18,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/privacy/scan"
+	"github.com/loomcast/loomcast/retention"
 	wf "github.com/loomcast/loomcast/workflows/privacy"
 )
 
@@ -204,6 +206,37 @@ func TestErasureNamesEarlierRequestsAndLeavesNoFolder(t *testing.T) {
 		for _, tr := range traces {
 			require.Contains(t, []string{"privacy_requests", "privacy_audit"}, tr.Table, "only the restricted records remain: %s", tr)
 		}
+	})
+}
+
+// An erasure during an account's 30-day closure grace completes at once:
+// the pending purge, which names the person, goes with the account.
+func TestErasureDuringTheClosureGrace(t *testing.T) {
+	noLag(t)
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		b, err := blob.NewLocal(t.TempDir())
+		require.NoError(t, err)
+		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+		u := &models.User{Email: "leaving@example.com"}
+		require.NoError(t, store.CreateUser(ctx, u))
+		closedAt := time.Now().UTC()
+		_, err = store.CloseUser(ctx, u.ID, closedAt)
+		require.NoError(t, err)
+		require.NoError(t, store.ScheduleRetention(ctx, []models.RetentionItem{{Category: string(retention.ClosedAccounts), ObjectID: u.ID,
+			UserID: u.ID, DueAt: closedAt.Add(30 * 24 * time.Hour)}}))
+		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "public", Status: loomcast.PrivacyExecuting}
+		_, err = store.CreatePrivacyRequest(ctx, req)
+		require.NoError(t, err)
+
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(a.ExecutePrivacyRequest)
+		_, err = env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		require.NoError(t, err, "the erasure completes without waiting for the grace to end")
+		items, err := store.UpcomingRetention(ctx, string(retention.ClosedAccounts), 10)
+		require.NoError(t, err)
+		require.Empty(t, items, "the pending purge is gone")
 	})
 }
 
