@@ -114,9 +114,7 @@ func TestErasureLeavesASharedPlatformAccountToItsOtherHolder(t *testing.T) {
 	noLag(t)
 	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
 		ctx := context.Background()
-		b, err := blob.NewLocal(t.TempDir())
-		require.NoError(t, err)
-		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+		a, b := eraser(t, store, "", &crashingExecutions{})
 		const openID = "open-shared-creator"
 		mk := func(email string) (models.User, models.Channel) {
 			u := &models.User{Email: email}
@@ -127,20 +125,13 @@ func TestErasureLeavesASharedPlatformAccountToItsOtherHolder(t *testing.T) {
 		}
 		agency, agencyChannel := mk("agency@example.com")
 		creator, creatorChannel := mk("creator@example.com")
-		_, err = store.InsertWebhookEvent(ctx, &models.WebhookEvent{Source: models.SourceTikTok, EventKey: "e1", EventType: "post.publish.complete",
+		_, err := store.InsertWebhookEvent(ctx, &models.WebhookEvent{Source: models.SourceTikTok, EventKey: "e1", EventType: "post.publish.complete",
 			Account: openID, Payload: `{"user_openid":"` + openID + `"}`})
 		require.NoError(t, err)
-		req := &models.PrivacyRequest{UserID: creator.ID, Email: creator.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyExecuting}
-		_, err = store.CreatePrivacyRequest(ctx, req)
-		require.NoError(t, err)
+		req := erasureOf(t, store, creator, "account")
 
-		var suite testsuite.WorkflowTestSuite
-		env := suite.NewTestActivityEnvironment()
-		env.RegisterActivity(a.ExecutePrivacyRequest)
-		val, err := env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		res, err := execute(a, req.ID)
 		require.NoError(t, err, "the erasure completes")
-		var res wf.ExecuteResult
-		require.NoError(t, val.Get(&res))
 		require.Equal(t, 3, res.Shared, "the agency's channel (external_id) and the stored notification (account, payload)")
 		require.Contains(t, res.Answer, "another Loomcast account")
 
@@ -172,29 +163,20 @@ func TestErasureNamesEarlierRequestsAndLeavesNoFolder(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
 		ctx := context.Background()
 		root := t.TempDir()
-		b, err := blob.NewLocal(root)
-		require.NoError(t, err)
-		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+		a, b := eraser(t, store, root, &crashingExecutions{})
 		u := &models.User{Email: "twice@example.com"}
 		require.NoError(t, store.CreateUser(ctx, u))
-		_, err = b.Put(ctx, "uploads/"+u.ID+"/clip", strings.NewReader("bytes"))
+		_, err := b.Put(ctx, "uploads/"+u.ID+"/clip", strings.NewReader("bytes"))
 		require.NoError(t, err)
 		earlier := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeAccess, FiledAs: "access", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyClosed}
 		_, err = store.CreatePrivacyRequest(ctx, earlier)
 		require.NoError(t, err)
 		require.NoError(t, store.AppendPrivacyAudit(ctx, models.PrivacyAudit{RequestID: earlier.ID, Actor: "system", Action: "answered", Detail: "sent to " + u.Email}))
-		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "account", Status: loomcast.PrivacyExecuting}
-		_, err = store.CreatePrivacyRequest(ctx, req)
-		require.NoError(t, err)
+		req := erasureOf(t, store, *u, "account")
 		require.NoError(t, store.AppendPrivacyAudit(ctx, models.PrivacyAudit{RequestID: req.ID, Actor: u.ID, Action: "filed", Detail: u.Email}))
 
-		var suite testsuite.WorkflowTestSuite
-		env := suite.NewTestActivityEnvironment()
-		env.RegisterActivity(a.ExecutePrivacyRequest)
-		val, err := env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		res, err := execute(a, req.ID)
 		require.NoError(t, err, "the erasure completes")
-		var res wf.ExecuteResult
-		require.NoError(t, val.Get(&res))
 		require.Len(t, res.Restricted, 3, "the request's record, its audit log, and the earlier request")
 		require.Contains(t, res.Restricted[2], earlier.ID)
 		require.Contains(t, res.Answer, earlier.ID, "the answer names the earlier request")
@@ -215,24 +197,17 @@ func TestErasureDuringTheClosureGrace(t *testing.T) {
 	noLag(t)
 	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
 		ctx := context.Background()
-		b, err := blob.NewLocal(t.TempDir())
-		require.NoError(t, err)
-		a := &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: &crashingExecutions{}}
+		a, _ := eraser(t, store, "", &crashingExecutions{})
 		u := &models.User{Email: "leaving@example.com"}
 		require.NoError(t, store.CreateUser(ctx, u))
 		closedAt := time.Now().UTC()
-		_, err = store.CloseUser(ctx, u.ID, closedAt)
+		_, err := store.CloseUser(ctx, u.ID, closedAt)
 		require.NoError(t, err)
 		require.NoError(t, store.ScheduleRetention(ctx, []models.RetentionItem{{Category: string(retention.ClosedAccounts), ObjectID: u.ID,
 			UserID: u.ID, DueAt: closedAt.Add(30 * 24 * time.Hour)}}))
-		req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: "public", Status: loomcast.PrivacyExecuting}
-		_, err = store.CreatePrivacyRequest(ctx, req)
-		require.NoError(t, err)
+		req := erasureOf(t, store, *u, "public")
 
-		var suite testsuite.WorkflowTestSuite
-		env := suite.NewTestActivityEnvironment()
-		env.RegisterActivity(a.ExecutePrivacyRequest)
-		_, err = env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: req.ID})
+		_, err = execute(a, req.ID)
 		require.NoError(t, err, "the erasure completes without waiting for the grace to end")
 		items, err := store.UpcomingRetention(ctx, string(retention.ClosedAccounts), 10)
 		require.NoError(t, err)
@@ -267,6 +242,40 @@ func TestErasureFailsWhileATraceRemains(t *testing.T) {
 	require.ErrorAs(t, err, &appErr)
 	require.Equal(t, wf.ErrTypeErasureIncomplete, appErr.Type())
 	require.True(t, appErr.NonRetryable(), "retrying would not remove the trace: the request goes to staff")
+}
+
+// eraser returns the privacy activities on store, with a local blob store
+// at root (a new temporary folder when root is empty) and execs.
+func eraser(t *testing.T, store *models.Store, root string, execs Executions) (*Activities, *blob.Local) {
+	t.Helper()
+	if root == "" {
+		root = t.TempDir()
+	}
+	b, err := blob.NewLocal(root)
+	require.NoError(t, err)
+	return &Activities{Store: store, Blob: b, Grants: &grants.Manager{Store: store}, Executions: execs}, b
+}
+
+// erasureOf files an erasure request for u, as it is once executing.
+func erasureOf(t *testing.T, store *models.Store, u models.User, source string) *models.PrivacyRequest {
+	t.Helper()
+	req := &models.PrivacyRequest{UserID: u.ID, Email: u.Email, Type: wf.TypeErasure, FiledAs: "erasure", Regime: "gdpr", Source: source, Status: loomcast.PrivacyExecuting}
+	_, err := store.CreatePrivacyRequest(context.Background(), req)
+	require.NoError(t, err)
+	return req
+}
+
+// execute runs ExecutePrivacyRequest once, as the worker would.
+func execute(a *Activities, requestID string) (wf.ExecuteResult, error) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a.ExecutePrivacyRequest)
+	val, err := env.ExecuteActivity(a.ExecutePrivacyRequest, wf.ExecuteInput{RequestID: requestID})
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	var res wf.ExecuteResult
+	return res, val.Get(&res)
 }
 
 // noLag drops the wait for the API's request log: these tests have none.
