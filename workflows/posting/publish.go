@@ -195,8 +195,13 @@ func (p *publisher) finish(ctx workflow.Context, res PublishResult) (PublishResu
 		fields := PostFields{FailureReason: ptr(res.FailureReason)}
 		detail := res.FailureReason
 		if res.Status == loomcast.PostPublished {
-			fields = PostFields{PlatformPostID: ptr(res.PlatformPostID), PublishedAt: ptr(now), FailureReason: ptr("")}
-			detail = "published as " + res.PlatformPostID
+			fields = PostFields{PublishedAt: ptr(now), FailureReason: ptr("")}
+			detail = "published; the platform has not given the post's public ID yet"
+			if res.PlatformPostID != "" {
+				// An ID a webhook recorded first is not cleared by an empty one.
+				fields.PlatformPostID = ptr(res.PlatformPostID)
+				detail = "published as " + res.PlatformPostID
+			}
 		}
 		if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: res.Status, Detail: detail, Fields: fields}); err != nil {
 			return res, err

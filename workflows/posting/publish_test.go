@@ -79,6 +79,9 @@ type harness struct {
 	inits   int
 	uploads int
 	clocks  []expiry.Clock
+	// noPublicID makes TikTok settle the post without a public post ID
+	// (a private post, or one whose ID comes later by webhook).
+	noPublicID bool
 }
 
 // newHarness registers the workflows with stand-in activities that behave
@@ -103,6 +106,9 @@ func newHarness(t *testing.T) *harness {
 		polls++
 		if polls < 2 {
 			return posting.TikTokStatus{Status: "PROCESSING_DOWNLOAD"}, nil
+		}
+		if h.noPublicID {
+			return posting.TikTokStatus{Status: "PUBLISH_COMPLETE"}, nil
 		}
 		return posting.TikTokStatus{Status: "PUBLISH_COMPLETE", PublicPostIDs: []string{"7300000000000000001"}}, nil
 	}, posting.FetchTikTokStatusAct)
@@ -358,4 +364,19 @@ func TestPostFieldsReadOldMaps(t *testing.T) {
 	require.NotNil(t, in.Fields.FailureReason, "an empty reason clears the column")
 	require.Empty(t, *in.Fields.FailureReason)
 	require.Nil(t, in.Fields.Privacy)
+}
+
+// A post TikTok settles without a public ID says so in its history, and
+// leaves alone an ID that a webhook may have recorded first.
+func TestPublishedWithoutAPublicID(t *testing.T) {
+	h := newHarness(t)
+	h.noPublicID = true
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Minute))
+	require.NoError(t, h.env.GetWorkflowError())
+	var res posting.PublishResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, loomcast.PostPublished, res.Status)
+	require.NotContains(t, h.rec.fields, "platform_post_id", "an empty ID is not written over one a webhook recorded")
+	require.NotEmpty(t, h.rec.details)
+	require.Equal(t, "published; the platform has not given the post's public ID yet", h.rec.details[len(h.rec.details)-1])
 }
