@@ -352,6 +352,7 @@ func (s *privacyAPI) addRoutes(r routers) {
 	r.user.GET("/privacy/requests/:id", s.getPrivacyRequest)
 	r.user.POST("/privacy/requests/:id/withdraw", s.withdrawPrivacyRequest)
 	r.user.POST("/privacy/requests/:id/clarify", s.clarifyPrivacyRequest)
+	r.user.DELETE("/me/restriction", s.liftMyRestriction)
 
 	privacyTeam := s.requireRole(models.RolePrivacy)
 	r.staff.GET("/privacy/requests", privacyTeam, s.adminPrivacyRequests)
@@ -359,5 +360,6 @@ func (s *privacyAPI) addRoutes(r routers) {
 	r.staff.POST("/privacy/requests/:id/review", privacyTeam, s.adminReviewPrivacyRequest)
 	r.staff.POST("/privacy/requests/:id/extend", privacyTeam, s.adminExtendPrivacyRequest)
 	r.staff.POST("/privacy/requests/:id/clarify", privacyTeam, s.adminClarifyPrivacyRequest)
+	r.staff.DELETE("/users/:id/restriction", privacyTeam, s.adminLiftRestriction)
 	r.staff.GET("/outbox", s.requireRole(models.RolePrivacy, models.RoleSupport), s.adminOutbox)
 }

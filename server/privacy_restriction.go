@@ -1,0 +1,54 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/loomcast/loomcast/models"
+)
+
+// liftMyRestriction answers DELETE /v1/me/restriction: the person lifts
+// the restriction of processing they asked for (GDPR art. 18), confirming
+// with their password; processing resumes.
+func (s *privacyAPI) liftMyRestriction(c *gin.Context) {
+	p := currentPrincipal(c)
+	if err := s.confirmPassword(c, p.User); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.liftRestriction(c, p.User.ID, "lifted by the person")
+}
+
+// adminLiftRestriction answers DELETE /v1/admin/users/{id}/restriction:
+// privacy staff lift a restriction (for example once its reason is
+// settled).
+func (s *privacyAPI) adminLiftRestriction(c *gin.Context) {
+	s.liftRestriction(c, c.Param("id"), "lifted by privacy staff "+currentPrincipal(c).User.ID)
+}
+
+// liftRestriction clears the account's restriction and records who lifted
+// it in the security log.
+func (s *privacyAPI) liftRestriction(c *gin.Context, userID, by string) {
+	ctx := c.Request.Context()
+	u, err := s.store.UserByID(ctx, userID)
+	if errors.Is(err, models.ErrNotFound) {
+		s.fail(c, errorf(CodeNotFound, "No user has this ID."))
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if u.RestrictedAt == nil {
+		s.fail(c, errorf(CodeConflict, "Processing of this account is not restricted."))
+		return
+	}
+	if err := s.store.SetRestricted(ctx, u.ID, nil); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.securityEvent(ctx, "restriction_lifted", u.ID, c.ClientIP(), by)
+	c.Status(http.StatusNoContent)
+}
