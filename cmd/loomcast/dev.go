@@ -16,7 +16,6 @@ import (
 	"github.com/loomcast/loomcast/devserver"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/relay"
-	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/workflows"
 )
 
@@ -74,8 +73,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 
 	// Wiring: one retention scheduler, the shared parts (sandboxes where
 	// no credentials are configured), the worker, the relay and the API.
-	retention := &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
-	pp, err := buildParts(cfg, store, sec.tokenKeys, retention, true, logger)
+	pp, err := buildParts(cfg, store, tc, sec.tokenKeys, true, logger)
 	if err != nil {
 		return err
 	}
@@ -88,7 +86,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	}
 	// Every retention category's expiry process runs (this only wakes
 	// them: they read their due times themselves).
-	if err := retention.EnsureRunning(ctx); err != nil {
+	if err := pp.retention.EnsureRunning(ctx); err != nil {
 		return fmt.Errorf("start retention processes: %w", err)
 	}
 

@@ -39,7 +39,7 @@ func runKeys(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer store.Close()
 	// Resealing starts no retention clock, so no scheduler is needed.
-	pp, err := buildParts(cfg, store, keys, nil, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pp, err := buildParts(cfg, store, nil, keys, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,22 @@ func openChecked(ctx context.Context, cfg *config.Config) (*models.Store, error)
 	return store, nil
 }
 
+// connect opens the database (refusing a schema this binary does not
+// match) and dials the Temporal cluster, for serve and worker; disconnect
+// releases both.
+func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*models.Store, client.Client, func(), error) {
+	store, err := openChecked(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tc, err := dialTemporal(ctx, cfg, logger)
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, err
+	}
+	return store, tc, func() { tc.Close(); store.Close() }, nil
+}
+
 // dialTemporal connects to Temporal, with TLS when configured.
 func dialTemporal(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.Client, error) {
 	opts := client.Options{

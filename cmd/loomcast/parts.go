@@ -65,11 +65,11 @@ const (
 )
 
 // buildParts makes the blob store, the token vault, mail and the platform
-// clients. retention starts retention clocks (nil where nothing can start
-// one, as in keys rotate). With serveFakes, platforms without credentials
+// clients, and the one retention scheduler, on tc (none when tc is nil,
+// where nothing can start a clock, as in keys rotate). With serveFakes, platforms without credentials
 // get a local sandbox mounted on the API under /sandbox/<platform>, and
 // Google sign-in without GOOGLE_CLIENT_ID one under /sandbox/google.
-func buildParts(cfg *config.Config, store *models.Store, tokenKeys string, retention *scheduler.Scheduler, serveFakes bool, logger *slog.Logger) (parts, error) {
+func buildParts(cfg *config.Config, store *models.Store, tc client.Client, tokenKeys string, serveFakes bool, logger *slog.Logger) (parts, error) {
 	b, err := blob.NewLocal(cfg.BlobDir)
 	if err != nil {
 		return parts{}, err
@@ -126,10 +126,16 @@ func buildParts(cfg *config.Config, store *models.Store, tokenKeys string, reten
 	}
 
 	tt, yt := tiktok.New(ttCfg), youtube.New(ytCfg)
+	gm := &grants.Manager{Store: store, Vault: ring, TikTok: tt, YouTube: yt}
+	var retention *scheduler.Scheduler
+	if tc != nil {
+		retention = &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
+		gm.Retention = retention
+	}
 	return parts{
 		blob:         b,
 		retention:    retention,
-		grants:       &grants.Manager{Store: store, Vault: ring, TikTok: tt, YouTube: yt, Retention: retention},
+		grants:       gm,
 		tiktok:       tt,
 		youtube:      yt,
 		google:       signIn,

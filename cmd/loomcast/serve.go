@@ -8,7 +8,6 @@ import (
 	"net"
 
 	"github.com/loomcast/loomcast/config"
-	"github.com/loomcast/loomcast/retention/scheduler"
 )
 
 // runServe runs the API alone, against the database at DATABASE_URL and
@@ -27,20 +26,14 @@ func runServe(ctx context.Context, stdout io.Writer) error {
 	}
 
 	// Database, and Temporal.
-	store, err := openChecked(ctx, cfg)
+	store, tc, disconnect, err := connect(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	tc, err := dialTemporal(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer disconnect()
 
 	// Wiring.
-	retention := &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
-	pp, err := buildParts(cfg, store, sec.tokenKeys, retention, true, logger)
+	pp, err := buildParts(cfg, store, tc, sec.tokenKeys, true, logger)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/relay"
-	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/workflows"
 )
 
@@ -28,20 +27,14 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 	logger := newLogger(cfg, stdout)
 
 	// Database, and Temporal.
-	store, err := openChecked(ctx, cfg)
+	store, tc, disconnect, err := connect(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	tc, err := dialTemporal(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer disconnect()
 
 	// Wiring.
-	retention := &scheduler.Scheduler{Store: store, Waker: scheduler.TemporalWaker{Client: tc}}
-	pp, err := buildParts(cfg, store, sec.tokenKeys, retention, false, logger)
+	pp, err := buildParts(cfg, store, tc, sec.tokenKeys, false, logger)
 	if err != nil {
 		return err
 	}
@@ -49,7 +42,7 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 	webhookRelay := &relay.Relay{Store: store, Temporal: tc, Logger: logger}
 	// Every retention category's expiry process runs (this only wakes
 	// them: they read their due times themselves).
-	if err := retention.EnsureRunning(ctx); err != nil {
+	if err := pp.retention.EnsureRunning(ctx); err != nil {
 		return fmt.Errorf("start retention processes: %w", err)
 	}
 
