@@ -27,8 +27,13 @@ import (
 func main() {
 	addr := flag.String("address", "127.0.0.1:7233", "Temporal frontend")
 	out := flag.String("out", "workflows/testdata", "directory for the JSON files")
+	rescrub := flag.Bool("scrub", false, "only scrub the histories already in -out of secret-looking values")
 	flag.Parse()
-	if err := run(context.Background(), *addr, *out); err != nil {
+	do := func() error { return run(context.Background(), *addr, *out) }
+	if *rescrub {
+		do = func() error { return scrubDir(*out) }
+	}
+	if err := do(); err != nil {
 		fmt.Fprintln(os.Stderr, "recordhistories:", err)
 		os.Exit(1)
 	}
@@ -66,6 +71,7 @@ func run(ctx context.Context, addr, out string) error {
 		if err != nil {
 			return err
 		}
+		data, _ = scrub(data)
 		// Histories recorded before are kept: they are what proves that
 		// older runs still replay. A new one takes the next free number.
 		name := nextFree(out, key)
@@ -85,4 +91,27 @@ func nextFree(out, key string) string {
 			return name
 		}
 	}
+}
+
+// scrubDir scrubs the histories already recorded in dir.
+func scrubDir(dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		clean, n := scrub(data)
+		if n == 0 {
+			continue
+		}
+		if err := os.WriteFile(f, clean, 0o644); err != nil {
+			return err
+		}
+		fmt.Println("scrubbed", f, n, "payloads")
+	}
+	return nil
 }
