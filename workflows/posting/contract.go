@@ -85,16 +85,15 @@ const (
 
 // Activity names, as the worker registers them.
 const (
-	ApplyPostChangeActivity  = "ApplyPostChange"
-	CheckBeforePublishAct    = "CheckBeforePublish"
-	InitTikTokPostActivity   = "InitTikTokPost"
-	UploadTikTokActivity     = "UploadTikTokChunks"
-	FetchTikTokStatusAct     = "FetchTikTokStatus"
-	UploadYouTubeActivity    = "UploadYouTubeVideo"
-	DeleteUploadActivity     = "DeleteUpload"
-	DeletePostMetadataAct    = "DeletePostMetadata"
-	MetadataExpiryWorkflow   = "PostMetadataExpiry"
-	maxStatusPollingDuration = 24 * time.Hour
+	ApplyPostChangeActivity = "ApplyPostChange"
+	CheckBeforePublishAct   = "CheckBeforePublish"
+	InitTikTokPostActivity  = "InitTikTokPost"
+	UploadTikTokActivity    = "UploadTikTokChunks"
+	FetchTikTokStatusAct    = "FetchTikTokStatus"
+	UploadYouTubeActivity   = "UploadYouTubeVideo"
+	DeleteUploadActivity    = "DeleteUpload"
+	DeletePostMetadataAct   = "DeletePostMetadata"
+	MetadataExpiryWorkflow  = "PostMetadataExpiry"
 )
 
 // ApplyChangeInput is the input of the ApplyPostChange activity.

@@ -52,6 +52,10 @@ func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
 	return p.followTikTok(ctx)
 }
 
+// maxStatusPollingDuration is how long a post follows TikTok's verdict
+// before it fails as unconfirmed.
+const maxStatusPollingDuration = 24 * time.Hour
+
 // followTikTok polls status/fetch with a backoff from seconds to a minute,
 // well inside TikTok's 30 requests per minute per token, until TikTok
 // settles the post.
@@ -111,4 +115,4 @@ func failed(err error) PublishResult {
 
 // userFacingErrTypes are the failures whose message is written for the
 // user (the platform's reason, or what to do next).
-var userFacingErrTypes = []string{ErrTypePlatformRejected, ErrTypeChannelUnusable, ErrTypeOutcomeUnknown, ErrTypeInvalid}
+var userFacingErrTypes = []string{ErrTypePlatformRejected, ErrTypeChannelUnusable, ErrTypeOutcomeUnknown}
