@@ -13,6 +13,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
+	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/youtube"
 )
 
@@ -31,6 +32,9 @@ type base struct {
 	requestLogs *requestLogs
 	// limits throttle password checks per account and per address.
 	limits *loginLimits
+	// vault seals what must not be readable from the database alone
+	// (idempotent answers that hold a new access token).
+	vault *vault.Keyring
 }
 
 // routers are the route groups a handler group adds its routes to.

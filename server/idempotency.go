@@ -3,10 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -131,39 +127,26 @@ func (s *base) finishIdempotent(c *gin.Context, rec models.IdempotencyRecord, w 
 }
 
 // The answer may hold a secret (a new access token's), so it is stored
-// encrypted with a key derived from the session key and the record's
-// identity: the database alone cannot read it.
-func (s *base) idempotencyAEAD(rec models.IdempotencyRecord) (cipher.AEAD, error) {
-	mac := hmac.New(sha256.New, s.cfg.SessionKey)
-	mac.Write([]byte("idempotency\x00" + rec.Scope + "\x00" + rec.Endpoint + "\x00" + rec.Key))
-	block, err := aes.NewCipher(mac.Sum(nil))
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+// sealed by the token vault (rotatable keys, as platform tokens are),
+// bound to the record's identity: the database alone cannot read it.
+func idempotencyContext(rec models.IdempotencyRecord) string {
+	return "idempotency:" + rec.Scope + ":" + rec.Endpoint + ":" + rec.Key
 }
 
 func (s *base) sealIdempotent(rec models.IdempotencyRecord, body []byte) ([]byte, error) {
-	aead, err := s.idempotencyAEAD(rec)
-	if err != nil {
-		return nil, err
+	if s.vault == nil {
+		return nil, errors.New("no token vault to seal the answer with")
 	}
-	nonce := make([]byte, aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return aead.Seal(nonce, nonce, body, nil), nil
+	sealed, err := s.vault.Seal(string(body), idempotencyContext(rec))
+	return []byte(sealed), err
 }
 
 func (s *base) openIdempotent(rec models.IdempotencyRecord, sealed []byte) ([]byte, error) {
-	aead, err := s.idempotencyAEAD(rec)
-	if err != nil {
-		return nil, err
+	if s.vault == nil {
+		return nil, errors.New("no token vault to open the answer with")
 	}
-	if len(sealed) < aead.NonceSize() {
-		return nil, errors.New("sealed answer too short")
-	}
-	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+	body, err := s.vault.Open(string(sealed), idempotencyContext(rec))
+	return []byte(body), err
 }
 
 // capturingWriter keeps a copy of the answer's body as it is written.

@@ -129,6 +129,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		requestLogs: &requestLogs{store: d.Store, buckets: buckets, logger: d.Logger},
 	}
 	b.limits = newLoginLimits(b.now, cfg.LoginAttemptsPerIP, cfg.SignUpsPerIP)
+	if d.Grants != nil {
+		b.vault = d.Grants.Vault
+	}
 	s := &Server{base: b}
 	s.sessionTouches = &sessionTouches{s: s}
 	engine, err := s.routes(d)
