@@ -336,6 +336,20 @@ func (s *Store) RetentionCategoriesOf(ctx context.Context, h LegalHold) ([]strin
 	return out, nil
 }
 
+// RetentionItemUser returns the user a retention item belongs to, empty
+// when it has none or is not stored.
+func (s *Store) RetentionItemUser(ctx context.Context, category, objectID string) (string, error) {
+	var users []string
+	if err := s.db.WithContext(ctx).Model(&RetentionItem{}).Where("category = ? AND object_id = ?", category, objectID).
+		Limit(1).Pluck("user_id", &users).Error; err != nil {
+		return "", fmt.Errorf("retention item user: %w", err)
+	}
+	if len(users) == 0 {
+		return "", nil
+	}
+	return users[0], nil
+}
+
 // PlaceHold stores a legal hold.
 func (s *Store) PlaceHold(ctx context.Context, h *LegalHold) error {
 	if h.ID == "" {
@@ -349,18 +363,21 @@ func (s *Store) PlaceHold(ctx context.Context, h *LegalHold) error {
 }
 
 // ReleaseHold ends an active hold; a released or unknown one is ErrNotFound.
+// The released hold keeps no user ID (the security log has the event): the
+// returned hold still names the user, for the caller to act on the release.
 func (s *Store) ReleaseHold(ctx context.Context, id, by string) (LegalHold, error) {
-	res := s.db.WithContext(ctx).Model(&LegalHold{}).Where("id = ? AND released_at IS NULL", id).
-		Updates(map[string]any{"released_at": s.now(), "released_by": by})
-	if res.Error != nil {
-		return LegalHold{}, fmt.Errorf("release hold: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return LegalHold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
-	}
 	var h LegalHold
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&h).Error; err != nil {
-		return LegalHold{}, fmt.Errorf("hold %s: %w", id, translate(err))
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ? AND released_at IS NULL", id).Take(&h).Error; err != nil {
+			return fmt.Errorf("hold %s: %w", id, translate(err))
+		}
+		now := s.now()
+		h.ReleasedAt, h.ReleasedBy = &now, by
+		return tx.Model(&LegalHold{}).Where("id = ? AND released_at IS NULL", id).
+			Updates(map[string]any{"released_at": now, "released_by": by, "user_id": ""}).Error
+	})
+	if err != nil {
+		return LegalHold{}, fmt.Errorf("release hold: %w", err)
 	}
 	return h, nil
 }
@@ -388,10 +405,14 @@ func (s *Store) HeldUsers(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// UserHeld reports whether the user is under an active hold.
+// UserHeld reports whether the user is under an active hold: on the user,
+// or on one of the user's records.
 func (s *Store) UserHeld(ctx context.Context, userID string) (bool, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&LegalHold{}).Where("released_at IS NULL AND user_id = ?", userID).Count(&n).Error; err != nil {
+	err := s.db.WithContext(ctx).Model(&LegalHold{}).Where("released_at IS NULL").
+		Where("user_id = ? OR (object_id <> '' AND EXISTS (SELECT 1 FROM retention_items i WHERE i.user_id = ? AND i.category = legal_holds.category AND i.object_id = legal_holds.object_id))",
+			userID, userID).Count(&n).Error
+	if err != nil {
 		return false, fmt.Errorf("user held: %w", err)
 	}
 	return n > 0, nil

@@ -1,17 +1,22 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/workflows/expiry"
+	wfprivacy "github.com/loomcast/loomcast/workflows/privacy"
 )
 
 // retentionCategoryView is one row of the staff retention view: the policy
@@ -211,7 +216,41 @@ func (s *opsAPI) adminReleaseHold(c *gin.Context) {
 		// process next wakes.
 		s.log(c).Error("re-evaluate after hold release", "hold_id", h.ID, "error", err.Error())
 	}
+	if err := s.wakeHeldErasures(ctx, h); err != nil {
+		// Released all the same: a waiting erasure checks its hold
+		// weekly by itself.
+		s.log(c).Error("signal erasures after hold release", "hold_id", h.ID, "error", err.Error())
+	}
+	h.UserID = "" // kept no longer: the security log has the release
 	c.JSON(http.StatusOK, toHoldView(h))
+}
+
+// wakeHeldErasures signals the erasure requests that wait for a hold on
+// their person to end, so that they complete at once if nothing else
+// holds the person.
+func (s *opsAPI) wakeHeldErasures(ctx context.Context, h models.LegalHold) error {
+	userID := h.UserID
+	if userID == "" {
+		var err error
+		if userID, err = s.store.RetentionItemUser(ctx, h.Category, h.ObjectID); err != nil || userID == "" {
+			return err
+		}
+	}
+	requests, err := s.store.UserPrivacyRequests(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, r := range requests {
+		if r.Type != wfprivacy.TypeErasure || r.ClosedAt != nil {
+			continue
+		}
+		err := s.temporal.SignalWorkflow(ctx, wfprivacy.WorkflowID(r.ID), "", wfprivacy.SignalHoldReleased, nil)
+		var gone *serviceerror.NotFound
+		if err != nil && !errors.As(err, &gone) {
+			return fmt.Errorf("signal %s: %w", r.ID, err)
+		}
+	}
+	return nil
 }
 
 // adminListHolds answers GET /v1/admin/holds (?all=true for released ones).

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/privacy/export"
 	"github.com/loomcast/loomcast/privacy/scan"
@@ -43,6 +44,13 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 	ids, err := a.identifiers(ctx, r)
 	if err != nil {
 		return wf.ExecuteResult{}, err
+	}
+	held, err := a.Store.UserHeld(ctx, r.UserID)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	if held {
+		return a.eraseAroundHold(ctx, r)
 	}
 	u, err := a.Store.UserByID(ctx, r.UserID)
 	switch {
@@ -134,6 +142,81 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 			"that account's own (its channel and the platform's notifications about it) belong to its holder and were left in place.", nShared)
 	}
 	return wf.ExecuteResult{Answer: answer, Restricted: kept, Shared: nShared}, nil
+}
+
+// heldRecords is what an erasure keeps while a legal hold lasts.
+const heldRecords = "your account's records (profile, channels, posts, files and logs), which a legal hold requires us to keep " +
+	"to establish, exercise or defend a legal claim or to meet a legal obligation (GDPR art. 17(3)(b) and (e)): restricted, used for nothing else, " +
+	"and erased as soon as the hold is released"
+
+// eraseAroundHold erases what a legal hold on the person does not keep:
+// it stops their processes, revokes and deletes their platform grants,
+// ends their sessions and deletes their export archives; the account and
+// its records stay, closed and restricted, until the hold is released and
+// the erasure completes (the workflow waits for that).
+func (a *Activities) eraseAroundHold(ctx context.Context, r models.PrivacyRequest) (wf.ExecuteResult, error) {
+	u, err := a.Store.UserByID(ctx, r.UserID)
+	if err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	if _, err := a.Executions.TerminateUserExecutions(ctx, u.ID, wf.WorkflowID("")); err != nil {
+		return wf.ExecuteResult{}, fmt.Errorf("stop workflows: %w", err)
+	}
+	if err := a.revokeGrants(ctx, u.ID); err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	if err := export.DeleteArchives(ctx, a.Store, a.Blob, u.ID); err != nil {
+		return wf.ExecuteResult{}, err
+	}
+	now := a.now()
+	if u.ClosedAt == nil {
+		if _, err := a.Store.CloseUser(ctx, u.ID, now); err != nil {
+			return wf.ExecuteResult{}, err
+		}
+	}
+	if u.RestrictedAt == nil {
+		if err := a.Store.SetRestricted(ctx, u.ID, &now); err != nil {
+			return wf.ExecuteResult{}, err
+		}
+	}
+	answer := "We have stopped all processing of your data: your account is closed, your sessions ended, your scheduled posts stopped, " +
+		"Loomcast's access to your TikTok and YouTube accounts revoked, and your data exports deleted. We keep, restricted: " + heldRecords +
+		". We will tell you when the erasure is complete."
+	return wf.ExecuteResult{Answer: answer, Restricted: []string{heldRecords}, Held: true}, nil
+}
+
+// revokeGrants revokes the account's grants at the platforms and deletes
+// its tokens, leaving the channels' records.
+func (a *Activities) revokeGrants(ctx context.Context, userID string) error {
+	channels, err := a.Store.AllUserChannels(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, ch := range channels {
+		if err := a.Grants.RevokeAtPlatform(ctx, ch); err != nil {
+			// The tokens are deleted all the same; the platform expires them.
+			activity.GetLogger(ctx).Warn("revoke at platform failed", "channel_id", ch.ID, "error", err.Error())
+		}
+		if ch.Status == loomcast.ChannelActive {
+			if err := a.Store.SetChannelStatus(ctx, ch.ID, loomcast.ChannelDisconnected, "erasure requested; the records are kept under a legal hold"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PrivacyRequestHeld reports whether a legal hold still keeps the person
+// of an erasure that waits for its release.
+func (a *Activities) PrivacyRequestHeld(ctx context.Context, in wf.ExecuteInput) (bool, error) {
+	r, err := a.Store.PrivacyRequestByID(ctx, in.RequestID)
+	if err != nil {
+		return false, err
+	}
+	if r.UserID == "" {
+		return false, nil
+	}
+	return a.Store.UserHeld(ctx, r.UserID)
 }
 
 // eraseUser stops and deletes everything of one account.

@@ -31,6 +31,10 @@ const (
 	UpdateClarified = "clarified"
 	// QueryState answers with State.
 	QueryState = "state"
+	// SignalHoldReleased says a legal hold on the person was released: an
+	// erasure that waits for it checks again, and completes if nothing
+	// holds the person any more.
+	SignalHoldReleased = "hold-released"
 )
 
 // Activity names, as the worker registers them.
@@ -38,6 +42,9 @@ const (
 	RecordStepActivity = "RecordPrivacyStep"
 	NotifyActivity     = "NotifyPrivacy"
 	ExecuteActivity    = "ExecutePrivacyRequest"
+	// HeldActivity reports whether a legal hold still keeps the request's
+	// person (true), for an erasure that waits for its release.
+	HeldActivity = "PrivacyRequestHeld"
 )
 
 // Notices sent by NotifyActivity: to the requester, or to staff.
@@ -148,6 +155,10 @@ type ExecuteResult struct {
 	// Shared counts the records left in place because another account
 	// holds them as its own (the same platform account connected twice).
 	Shared int
+	// Held says that a legal hold keeps the person's records: everything
+	// else was erased, the held records are restricted, and the erasure
+	// completes when the hold is released.
+	Held bool
 }
 
 // State is what the process is doing, for the API.
@@ -198,6 +209,15 @@ func NewClock(regime calendar.Regime, t time.Time) calendar.Clock {
 // execution retries a bounded number of times and then goes to staff
 // review, instead of retrying for ever.
 const ExecutionReviewVersion = "execution-review"
+
+// ErasureAfterHoldVersion is the change ID under which an erasure that a
+// legal hold keeps from completing is answered with what was erased, then
+// waits for the hold's release and completes by itself.
+const ErasureAfterHoldVersion = "erasure-after-hold"
+
+// HoldRecheck is how often an erasure that waits for a hold's release
+// checks the hold without being signalled, in case a signal was lost.
+const HoldRecheck = 7 * 24 * time.Hour
 
 // HandlersFinishedVersion is the change ID under which the process waits
 // for its Update handlers to finish before it completes.

@@ -292,23 +292,9 @@ func (r *request) execute(ctx workflow.Context) error {
 		HeartbeatTimeout:    2 * time.Minute,
 		RetryPolicy:         policy,
 	})
-	var res ExecuteResult
-	for {
-		if err := r.step(ctx, Step{Status: loomcast.PrivacyExecuting, Actor: "system", Action: "executing"}); err != nil {
-			return err
-		}
-		err := workflow.ExecuteActivity(execCtx, ExecuteActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &res)
-		if err == nil {
-			break
-		}
-		if v == workflow.DefaultVersion {
-			return fmt.Errorf("execute request: %w", err)
-		}
-		// Nobody is left waiting on a request stuck in executing: staff
-		// get the findings, and decide to try again or to refuse.
-		if goOn, err := r.reviewFailure(ctx, err); err != nil || !goOn {
-			return err
-		}
+	res, done, err := r.carryOut(ctx, execCtx, v == 1, Step{Status: loomcast.PrivacyExecuting, Actor: "system", Action: "executing"})
+	if err != nil || !done {
+		return err
 	}
 	if err := r.step(ctx, Step{Status: loomcast.PrivacyAnswered, Actor: "system", Action: "answered", Detail: strings.Join(res.Restricted, "; "),
 		Set: Fields{Answer: res.Answer}}); err != nil {
@@ -317,7 +303,83 @@ func (r *request) execute(ctx workflow.Context) error {
 	if err := r.notify(ctx, NoticeAnswer, ""); err != nil {
 		return err
 	}
+	// A legal hold kept the person's records: the answer said what was
+	// erased and what is kept; the rest is erased when the hold ends.
+	if res.Held && workflow.GetVersion(ctx, ErasureAfterHoldVersion, workflow.DefaultVersion, 1) == 1 {
+		if done, err := r.eraseAfterHold(ctx, execCtx); err != nil || !done {
+			return err
+		}
+	}
 	return r.step(ctx, Step{Status: loomcast.PrivacyClosed, Actor: "system", Action: "closed", Set: Fields{ClosedAt: at(workflow.Now(ctx))}})
+}
+
+// carryOut runs the request's execution, recording s before each try. It
+// reports whether the request was carried out; when staff refuse it after
+// a failure, or the requester withdraws it, it was not. Without bounded
+// (a history from before ExecutionReviewVersion) a failure ends the
+// process.
+func (r *request) carryOut(ctx, execCtx workflow.Context, bounded bool, s Step) (ExecuteResult, bool, error) {
+	for {
+		if err := r.step(ctx, s); err != nil {
+			return ExecuteResult{}, false, err
+		}
+		var res ExecuteResult
+		err := workflow.ExecuteActivity(execCtx, ExecuteActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &res)
+		if err == nil {
+			return res, true, nil
+		}
+		if !bounded {
+			return ExecuteResult{}, false, fmt.Errorf("execute request: %w", err)
+		}
+		// Nobody is left waiting on a request stuck in executing: staff
+		// get the findings, and decide to try again or to refuse.
+		if goOn, err := r.reviewFailure(ctx, err); err != nil || !goOn {
+			return ExecuteResult{}, false, err
+		}
+	}
+}
+
+// eraseAfterHold waits for the legal hold that kept the person's records
+// to be released (the API signals each release; a weekly check covers a
+// lost signal), then erases the rest and sends the final answer. It
+// reports whether the erasure completed (not when staff refused it after
+// a failure).
+func (r *request) eraseAfterHold(ctx, execCtx workflow.Context) (bool, error) {
+	if err := r.step(ctx, Step{Actor: "system", Action: "waiting for the legal hold's release",
+		Detail: "the held records are restricted; they are erased when the hold is released"}); err != nil {
+		return false, err
+	}
+	released := workflow.GetSignalChannel(ctx, SignalHoldReleased)
+	checkCtx := workflow.WithActivityOptions(ctx, shortActivity)
+	for {
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(released, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddFuture(workflow.NewTimer(timerCtx, HoldRecheck), func(workflow.Future) {})
+		sel.Select(ctx)
+		cancel()
+		for released.ReceiveAsync(nil) {
+		}
+		var held bool
+		if err := workflow.ExecuteActivity(checkCtx, HeldActivity, ExecuteInput{RequestID: r.in.RequestID}).Get(ctx, &held); err != nil {
+			return false, fmt.Errorf("check hold: %w", err)
+		}
+		if held {
+			continue
+		}
+		res, done, err := r.carryOut(ctx, execCtx, true, Step{Actor: "system", Action: "erasing what the hold kept"})
+		if err != nil || !done {
+			return false, err
+		}
+		if res.Held {
+			continue // a new hold came first
+		}
+		if err := r.step(ctx, Step{Actor: "system", Action: "erased after the hold's release", Detail: strings.Join(res.Restricted, "; "),
+			Set: Fields{Answer: res.Answer}}); err != nil {
+			return false, err
+		}
+		return true, r.notify(ctx, NoticeAnswer, "")
+	}
 }
 
 // reviewFailure sends a request that could not be carried out to staff

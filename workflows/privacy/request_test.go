@@ -28,6 +28,9 @@ type harness struct {
 	execs   int
 	// execute, when set, answers the nth execution (from 1).
 	execute func(n int) (ExecuteResult, error)
+	// held answers the nth check of a legal hold (from 1); nil: released.
+	held   func(n int) bool
+	checks []time.Time
 }
 
 type sentNotice struct {
@@ -60,6 +63,12 @@ func newHarness(t *testing.T, start time.Time) *harness {
 		}
 		return ExecuteResult{Answer: "done"}, nil
 	}, activity.RegisterOptions{Name: ExecuteActivity})
+	env.RegisterActivityWithOptions(func(context.Context, ExecuteInput) (bool, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.checks = append(h.checks, env.Now())
+		return h.held != nil && h.held(len(h.checks)), nil
+	}, activity.RegisterOptions{Name: HeldActivity})
 	return h
 }
 
@@ -337,4 +346,61 @@ func TestExecutionFailureGoesToStaff(t *testing.T) {
 			require.Equal(t, tt.wantFinal, h.steps[len(h.steps)-1].Status)
 		})
 	}
+}
+
+// An erasure that a legal hold keeps from completing is answered with what
+// was erased and what is kept, waits for the hold's release (a signal per
+// release, a weekly check for a lost one) and then completes by itself.
+func TestErasureCompletesWhenTheHoldIsReleased(t *testing.T) {
+	received := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	heldFirst := func(n int) (ExecuteResult, error) {
+		if n == 1 {
+			return ExecuteResult{Answer: "erased around the hold", Restricted: []string{"held records"}, Held: true}, nil
+		}
+		return ExecuteResult{Answer: "all erased", Restricted: []string{"this request"}}, nil
+	}
+	t.Run("signalled", func(t *testing.T) {
+		h := newHarness(t, received)
+		h.execute = heldFirst
+		// Two holds: the first release leaves the second in place.
+		h.held = func(n int) bool { return n == 1 }
+		h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalHoldReleased, nil) }, 3*24*time.Hour)
+		h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalHoldReleased, nil) }, 5*24*time.Hour)
+		h.env.ExecuteWorkflow(PrivacyRequest, Input{RequestID: "r1", UserID: "u1", Type: TypeErasure, Regime: calendar.GDPR,
+			ReceivedAt: received, Verified: true})
+		require.NoError(t, h.env.GetWorkflowError())
+		require.Equal(t, 2, h.execs, "erased around the hold, then the rest")
+		require.Len(t, h.checks, 2)
+		require.True(t, h.checks[1].Equal(received.Add(5*24*time.Hour)), "completed on the second release, before the weekly check: %s", h.checks[1])
+		var answers []string
+		var statuses []string
+		for _, s := range h.steps {
+			if s.Set.Answer != "" {
+				answers = append(answers, s.Set.Answer)
+			}
+			if s.Status != "" {
+				statuses = append(statuses, s.Status)
+			}
+		}
+		require.Equal(t, []string{"erased around the hold", "all erased"}, answers)
+		require.Equal(t, []string{loomcast.PrivacyReceived, loomcast.PrivacyExecuting, loomcast.PrivacyAnswered, loomcast.PrivacyClosed}, statuses)
+		n := 0
+		for _, x := range h.notices {
+			if x.Kind == NoticeAnswer {
+				n++
+			}
+		}
+		require.Equal(t, 2, n, "the person hears of both answers")
+	})
+	t.Run("signal lost", func(t *testing.T) {
+		h := newHarness(t, received)
+		h.execute = heldFirst
+		h.env.ExecuteWorkflow(PrivacyRequest, Input{RequestID: "r1", UserID: "u1", Type: TypeErasure, Regime: calendar.GDPR,
+			ReceivedAt: received, Verified: true})
+		require.NoError(t, h.env.GetWorkflowError())
+		require.Equal(t, 2, h.execs)
+		require.Len(t, h.checks, 1)
+		require.True(t, h.checks[0].Equal(received.Add(HoldRecheck)), "checked a week later: %s", h.checks[0])
+		require.Equal(t, loomcast.PrivacyClosed, h.steps[len(h.steps)-1].Status)
+	})
 }
