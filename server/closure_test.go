@@ -10,7 +10,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/loomcast/loomcast"
+	"github.com/loomcast/loomcast/mail/smtptest"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/server/servertest"
 	"github.com/loomcast/loomcast/workflows/accounts"
 	wfchannels "github.com/loomcast/loomcast/workflows/channels"
@@ -21,7 +23,13 @@ import (
 // scheduled post is cancelled with the reason, each channel disconnected
 // with its grants deleted, and its token refresh ends.
 func TestClosingAnAccountStopsItsProcessing(t *testing.T) {
-	env := servertest.New(t, models.SQLite, servertest.Options{})
+	for _, d := range modelstest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) { testClosingStopsProcessing(t, d) })
+	}
+}
+
+func testClosingStopsProcessing(t *testing.T, d models.Dialect) {
+	env := servertest.New(t, d, servertest.Options{})
 	ctx := context.Background()
 	c := env.Client()
 	u := c.Register("closing@example.com", goodPassword)
@@ -58,6 +66,11 @@ func TestClosingAnAccountStopsItsProcessing(t *testing.T) {
 		require.Equal(t, accounts.ClosedReason, ch.StatusReason)
 		require.Nil(t, ch.AccessTokenSealed, "its grant is deleted")
 		require.Nil(t, ch.RefreshTokenSealed)
+		if ch.Platform == loomcast.TikTok {
+			require.Zero(t, env.TikTok.LiveGrants(ch.ExternalID), "the grant is revoked at TikTok")
+		} else {
+			require.Zero(t, env.YouTube.LiveGrants(ch.ExternalID), "the grant is revoked at Google")
+		}
 		require.Eventually(t, func() bool {
 			desc, err := env.Temporal.DescribeWorkflowExecution(ctx, wfchannels.TokenRefreshWorkflowID(id), "")
 			return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
@@ -67,4 +80,28 @@ func TestClosingAnAccountStopsItsProcessing(t *testing.T) {
 	got, err := env.Store.UserByID(ctx, u.ID)
 	require.NoError(t, err, "the account itself is kept for its export grace")
 	require.NotNil(t, got.ClosedAt)
+
+	// During the grace the person, signed out for good, still gets a copy
+	// of their data through the public form.
+	anon := env.Client()
+	anon.FetchCSRF()
+	r = anon.Do(http.MethodPost, "/v1/privacy/requests/public", map[string]any{"email": "closing@example.com", "type": "access", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var filed struct {
+		ID string `json:"id"`
+	}
+	r.JSON(t, &filed)
+	code := codeFor(t, env, filed.ID, 0)
+	r = anon.Do(http.MethodPost, "/v1/privacy/requests/public/"+filed.ID+"/verify", map[string]string{"code": code})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	require.Eventually(t, func() bool {
+		req, err := env.Store.PrivacyRequestByID(ctx, filed.ID)
+		return err == nil && req.UserID == u.ID && req.Status == loomcast.PrivacyClosed
+	}, 60*time.Second, 200*time.Millisecond, "the access request of a closed account is carried out")
+	mail := env.SMTP.WaitFor(t, func(m smtptest.Received) bool {
+		return m.Header.Get("X-Loomcast-Kind") == "answer" && m.To[0] == "closing@example.com"
+	}, 10*time.Second)
+	_, files := downloadArchive(t, mail)
+	require.Contains(t, files["data/posts.json"], "tomorrow", "the closed account's posts are in its archive")
+	require.Contains(t, files["data/users.json"], u.ID)
 }

@@ -194,6 +194,32 @@ func TestPublicRequestWithEmailVerification(t *testing.T) {
 	}, 10*time.Second)
 }
 
+var exportLinkRE = regexp.MustCompile(`http://\S+/v1/privacy/exports/\S+`)
+
+// downloadArchive follows the export link of an answer mail and returns
+// the link and the archive's files by name.
+func downloadArchive(t *testing.T, m smtptest.Received) (string, map[string]string) {
+	t.Helper()
+	link := exportLinkRE.FindString(m.Text)
+	require.NotEmpty(t, link, "mail: %s", m.Text)
+	resp, err := http.Get(link)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	require.NoError(t, err)
+	files := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		require.NoError(t, err)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		files[f.Name] = string(b)
+	}
+	return link, files
+}
+
 func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	env := servertest.New(t, models.SQLite, servertest.Options{})
 	env.StartWorker(nil)
@@ -216,23 +242,7 @@ func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	require.Equal(t, p.Progress.Total, p.Progress.Done)
 
 	m := env.SMTP.WaitFor(t, func(m smtptest.Received) bool { return m.Header.Get("X-Loomcast-Kind") == "answer" }, 10*time.Second)
-	link := regexp.MustCompile(`http://\S+/v1/privacy/exports/\S+`).FindString(m.Text)
-	require.NotEmpty(t, link, "mail: %s", m.Text)
-	resp, err := http.Get(link)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	require.NoError(t, err)
-	files := map[string]string{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		require.NoError(t, err)
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		files[f.Name] = string(b)
-	}
+	link, files := downloadArchive(t, m)
 	require.Contains(t, files, "README.txt")
 	require.Contains(t, files["data/users.json"], u.ID)
 	require.Contains(t, files["data/channels.json"], channel)
@@ -265,7 +275,7 @@ func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	require.NotContains(t, p.Answer, sig)
 
 	tampered := strings.Replace(link, "sig=", "sig=00", 1)
-	resp, err = http.Get(tampered)
+	resp, err := http.Get(tampered)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)

@@ -70,6 +70,20 @@ func (s *Server) SignInAs(openID, displayName string) {
 	s.identities[openID] = id
 }
 
+// LiveGrants counts the grants of openID that are not revoked, for tests
+// that check an account's access was given up at the platform.
+func (s *Server) LiveGrants(openID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, g := range s.grants {
+		if g.openID == openID && !g.revoked {
+			n++
+		}
+	}
+	return n
+}
+
 // RevokeGrants simulates the user removing the app: refreshing their
 // tokens answers invalid_grant and API calls answer access_token_invalid.
 // A new consent works again.

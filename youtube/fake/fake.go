@@ -135,6 +135,20 @@ func (s *Server) SignInAs(channelID, title string) {
 	s.identity = identity{channelID, title}
 }
 
+// LiveGrants counts the grants of channelID that are not revoked, for tests
+// that check an account's access was given up at the platform.
+func (s *Server) LiveGrants(channelID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, g := range s.grants {
+		if g.channelID == channelID && !g.revoked {
+			n++
+		}
+	}
+	return n
+}
+
 // RevokeGrants revokes every grant of channelID, as a user removing the
 // app's access would: refreshing answers invalid_grant and its access
 // tokens get 401.
