@@ -17,13 +17,15 @@ const (
 
 // Webhook event statuses: received (stored, acknowledged), delivered
 // (handed to its reconciliation workflow), then applied, held (waiting for
-// its post to appear), ignored (nothing to do, e.g. an unknown type) or
-// failed (with a reason).
+// its post to appear), deferred (its account's processing is restricted:
+// applied when the restriction is lifted), ignored (nothing to do, e.g.
+// an unknown type) or failed (with a reason).
 const (
 	WebhookReceived  = "received"
 	WebhookDelivered = "delivered"
 	WebhookApplied   = "applied"
 	WebhookHeld      = "held"
+	WebhookDeferred  = "deferred"
 	WebhookIgnored   = "ignored"
 	WebhookFailed    = "failed"
 )
@@ -128,6 +130,21 @@ func (s *Store) ReplayWebhookEvent(ctx context.Context, id string) error {
 		return fmt.Errorf("webhook event %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// ResumeDeferredWebhooks sends the events of the accounts that were
+// deferred while their owner restricted processing through delivery
+// again, and returns how many.
+func (s *Store) ResumeDeferredWebhooks(ctx context.Context, source string, accounts []string) (int64, error) {
+	if len(accounts) == 0 {
+		return 0, nil
+	}
+	res := s.db.WithContext(ctx).Model(&WebhookEvent{}).Where("source = ? AND status = ? AND account IN ?", source, WebhookDeferred, accounts).
+		Updates(map[string]any{"status": WebhookReceived, "replay": true, "detail": "the restriction of processing was lifted"})
+	if res.Error != nil {
+		return 0, fmt.Errorf("resume deferred webhooks: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
 // WebhookFilter narrows the staff listing.

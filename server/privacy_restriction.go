@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 )
 
@@ -50,5 +52,27 @@ func (s *privacyAPI) liftRestriction(c *gin.Context, userID, by string) {
 		return
 	}
 	s.securityEvent(ctx, "restriction_lifted", u.ID, c.ClientIP(), by)
+	if err := s.resumeDeferredWebhooks(ctx, u.ID); err != nil {
+		// Lifted all the same; staff can replay the deferred events.
+		s.log(c).Error("resume deferred webhooks", "user_id", u.ID, "error", err.Error())
+	}
 	c.Status(http.StatusNoContent)
+}
+
+// resumeDeferredWebhooks sends the platform's notifications about the
+// account's posts that waited during the restriction through delivery
+// again.
+func (s *privacyAPI) resumeDeferredWebhooks(ctx context.Context, userID string) error {
+	channels, err := s.store.AllUserChannels(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var accounts []string
+	for _, ch := range channels {
+		if ch.Platform == loomcast.TikTok {
+			accounts = append(accounts, ch.ExternalID)
+		}
+	}
+	_, err = s.store.ResumeDeferredWebhooks(ctx, models.SourceTikTok, accounts)
+	return err
 }

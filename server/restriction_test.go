@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/server/servertest"
 )
 
@@ -16,7 +17,13 @@ import (
 // their password, privacy staff can lift it too, and each lifting is in
 // the security log.
 func TestLiftingARestriction(t *testing.T) {
-	env := servertest.New(t, models.SQLite, servertest.Options{})
+	for _, d := range modelstest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) { testLiftingARestriction(t, d) })
+	}
+}
+
+func testLiftingARestriction(t *testing.T, d models.Dialect) {
+	env := servertest.New(t, d, servertest.Options{})
 	ctx := context.Background()
 	c := env.Client()
 	u := c.Register("paused@example.com", pw)
@@ -32,13 +39,32 @@ func TestLiftingARestriction(t *testing.T) {
 		require.Equal(t, http.StatusConflict, post().Status, "nothing is published while restricted")
 	}
 
+	published := publishedTikTokPost(t, env, c, channel)
+	env.TikTok.WaitWebhooks()
+	waitApplied(t, env, 2)
+
+	first, err := env.Store.PostByID(ctx, published.ID)
+	require.NoError(t, err)
 	restrict()
+	// TikTok's notifications are stored, not applied, while it holds.
+	body, sig := env.TikTok.Event("post.publish.no_longer_publicaly_available", externalID(t, env, channel),
+		map[string]string{"publish_id": first.PublishID}, time.Now())
+	require.Equal(t, http.StatusOK, postRaw(t, env, "/webhooks/tiktok", body, "TikTok-Signature", sig).Status)
+	waitForEvent(t, env, body, models.WebhookDeferred)
+	stored, err := env.Store.PostByID(ctx, published.ID)
+	require.NoError(t, err)
+	require.Equal(t, "public", stored.PublicState, "not applied while restricted")
+
 	r := c.Do(http.MethodDelete, "/v1/me/restriction", nil)
 	require.Equal(t, http.StatusUnauthorized, r.Status, "the password confirms it")
 	require.Equal(t, "https://loomcast.dev/problems/reauthentication-required", r.Problem(t).Type)
 	r = c.Do(http.MethodDelete, "/v1/me/restriction", map[string]string{"password": pw})
 	require.Equal(t, http.StatusNoContent, r.Status, "body: %s", r.Body)
 	require.Equal(t, http.StatusCreated, post().Status, "processing resumes")
+	waitForEvent(t, env, body, models.WebhookApplied)
+	stored, err = env.Store.PostByID(ctx, published.ID)
+	require.NoError(t, err)
+	require.Equal(t, "removed", stored.PublicState, "the deferred notification is applied once lifted")
 	r = c.Do(http.MethodDelete, "/v1/me/restriction", map[string]string{"password": pw})
 	require.Equal(t, http.StatusConflict, r.Status)
 	require.Contains(t, r.Problem(t).Detail, "not restricted")

@@ -40,7 +40,7 @@ func (a *Activities) ApplyTikTokEvents(ctx context.Context, in wf.ApplyInput) (w
 		if err != nil {
 			return res, fmt.Errorf("event %s: %w", d.EventID, err)
 		}
-		status := map[string]string{wf.OutcomeApplied: models.WebhookApplied, wf.OutcomeHeld: models.WebhookHeld,
+		status := map[string]string{wf.OutcomeApplied: models.WebhookApplied, wf.OutcomeHeld: models.WebhookHeld, wf.OutcomeDeferred: models.WebhookDeferred,
 			wf.OutcomeIgnored: models.WebhookIgnored, wf.OutcomeFailed: models.WebhookFailed}[outcome]
 		if err := a.Store.SetWebhookOutcome(ctx, d.EventID, status, detail, a.now()); err != nil {
 			return res, err
@@ -81,6 +81,14 @@ func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery,
 	}
 	if err != nil {
 		return "", "", err
+	}
+	// Only storage while the owner restricts processing (GDPR art. 18).
+	owner, err := a.Store.UserByID(ctx, p.UserID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return "", "", err
+	}
+	if err == nil && owner.RestrictedAt != nil {
+		return wf.OutcomeDeferred, "the account's processing is restricted: applied when the restriction is lifted", nil
 	}
 	change, detail := postChange(ev.Event, content, p, a.now())
 	if change == nil {

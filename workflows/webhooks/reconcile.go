@@ -56,8 +56,12 @@ type ReconcileInput struct {
 const (
 	OutcomeApplied = "applied"
 	OutcomeHeld    = "held"
-	OutcomeIgnored = "ignored"
-	OutcomeFailed  = "failed"
+	// OutcomeDeferred: the post's owner restricted processing; the event
+	// is stored and applied when the restriction is lifted (it comes back
+	// as a replay).
+	OutcomeDeferred = "deferred"
+	OutcomeIgnored  = "ignored"
+	OutcomeFailed   = "failed"
 )
 
 // ApplyInput is the input of the ApplyTikTokEvents activity.
