@@ -5,6 +5,12 @@
 // happens at the end (delete, anonymise, or restrict because the law needs
 // it kept). Durable timers read their periods from here; nothing else
 // states a retention period.
+//
+// Beside the table, the data map (DataMap) lists each category of personal
+// information with its sources, purposes, recipients and the rows of the
+// table that keep it: the answer to the right to know, generated from the
+// two. Its tests hold it to the table and to the policies' words (copies
+// of the policies are in testdata).
 package retention
 
 import (

@@ -10,7 +10,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/loomcast/loomcast"
-	"github.com/loomcast/loomcast/mail/smtptest"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/server/servertest"
@@ -98,10 +97,7 @@ func testClosingStopsProcessing(t *testing.T, d models.Dialect) {
 		req, err := env.Store.PrivacyRequestByID(ctx, filed.ID)
 		return err == nil && req.UserID == u.ID && req.Status == loomcast.PrivacyClosed
 	}, 60*time.Second, 200*time.Millisecond, "the access request of a closed account is carried out")
-	mail := env.SMTP.WaitFor(t, func(m smtptest.Received) bool {
-		return m.Header.Get("X-Loomcast-Kind") == "answer" && m.To[0] == "closing@example.com"
-	}, 10*time.Second)
-	_, files := downloadArchive(t, mail)
+	_, files := archiveOf(t, env, filed.ID)
 	require.Contains(t, files["data/posts.json"], "tomorrow", "the closed account's posts are in its archive")
 	require.Contains(t, files["data/users.json"], u.ID)
 }

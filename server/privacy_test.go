@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/privacy/scan"
+	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/server/servertest"
 	"github.com/loomcast/loomcast/workflows"
 )
@@ -194,32 +197,6 @@ func TestPublicRequestWithEmailVerification(t *testing.T) {
 	}, 10*time.Second)
 }
 
-var exportLinkRE = regexp.MustCompile(`http://\S+/v1/privacy/exports/\S+`)
-
-// downloadArchive follows the export link of an answer mail and returns
-// the link and the archive's files by name.
-func downloadArchive(t *testing.T, m smtptest.Received) (string, map[string]string) {
-	t.Helper()
-	link := exportLinkRE.FindString(m.Text)
-	require.NotEmpty(t, link, "mail: %s", m.Text)
-	resp, err := http.Get(link)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	require.NoError(t, err)
-	files := map[string]string{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		require.NoError(t, err)
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		files[f.Name] = string(b)
-	}
-	return link, files
-}
-
 func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	env := servertest.New(t, models.SQLite, servertest.Options{})
 	env.StartWorker(nil)
@@ -241,9 +218,10 @@ func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	require.NotNil(t, p.Progress, "long exports report progress")
 	require.Equal(t, p.Progress.Total, p.Progress.Done)
 
-	m := env.SMTP.WaitFor(t, func(m smtptest.Received) bool { return m.Header.Get("X-Loomcast-Kind") == "answer" }, 10*time.Second)
-	link, files := downloadArchive(t, m)
+	link, files := archiveOf(t, env, p.ID)
 	require.Contains(t, files, "README.txt")
+	require.Contains(t, files, "right-to-know.txt")
+	require.Contains(t, p.Answer, "right-to-know.txt", "the answer points to it")
 	require.Contains(t, files["data/users.json"], u.ID)
 	require.Contains(t, files["data/channels.json"], channel)
 	require.Contains(t, files["data/posts.json"], "my caption")
@@ -287,6 +265,82 @@ func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	items, err := env.Store.UpcomingRetention(context.Background(), "privacy_exports", 10)
 	require.NoError(t, err)
 	require.Len(t, items, 1, "the archive's deletion is scheduled")
+}
+
+// archiveOf waits for the answer mailed for a request and downloads the
+// archive it links to: the link, and the archive's files by name.
+func archiveOf(t *testing.T, env *servertest.Env, requestID string) (string, map[string]string) {
+	t.Helper()
+	m := env.SMTP.WaitFor(t, func(m smtptest.Received) bool {
+		return m.Header.Get("X-Loomcast-Kind") == "answer" && strings.Contains(m.Text, "Reference: "+requestID)
+	}, 10*time.Second)
+	link := regexp.MustCompile(`http://\S+/v1/privacy/exports/\S+`).FindString(m.Text)
+	require.NotEmpty(t, link, "mail: %s", m.Text)
+	resp, err := http.Get(link)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	require.NoError(t, err)
+	files := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		require.NoError(t, err)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		files[f.Name] = string(b)
+	}
+	return link, files
+}
+
+// The CCPA right to know is answered with the categories of personal
+// information, their sources, purposes, recipients and retention, the
+// same document as in the archive, which holds the specific pieces.
+func TestCCPARightToKnowThroughTheAPI(t *testing.T) {
+	for _, d := range modelstest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			env := servertest.New(t, d, servertest.Options{})
+			env.StartWorker(nil)
+			c := env.Client()
+			c.Register("knower@example.com", pw)
+			channel := c.ConnectChannel("tiktok")
+			upload := c.Upload(1<<16, time.Second)
+
+			r := c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "ccpa_know", "region": "US-CA"})
+			require.Equal(t, http.StatusUnauthorized, r.Status, "a copy of the data needs the password: %s", r.Body)
+			r = c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "ccpa_know", "region": "US-CA", "password": pw})
+			require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+			var p privacyJSON
+			r.JSON(t, &p)
+			require.Equal(t, "ccpa", p.Regime)
+			require.Equal(t, "access", p.Type)
+			p = waitForStatus(t, c, p.ID, "closed")
+
+			_, files := archiveOf(t, env, p.ID)
+			doc := files["right-to-know.txt"]
+			require.NotEmpty(t, doc, "the archive holds the document: %v", slices.Collect(maps.Keys(files)))
+			require.Contains(t, p.Answer, doc, "the answer is the archive's document, word for word")
+			require.Contains(t, files["data/channels.json"], channel)
+			require.Contains(t, files, "media/"+upload+".mp4", "the specific pieces")
+
+			answer := strings.Join(strings.Fields(p.Answer), " ")
+			require.Contains(t, answer, "We do not sell your personal information, and we do not share it for cross-context behavioural advertising.")
+			// The document's every line is held to the data map by the
+			// export's tests; here, that the answer carries it.
+			for _, cat := range retention.DataMap {
+				require.Contains(t, answer, cat.Name)
+				require.Contains(t, answer, "How long we keep it: - "+strings.Join(cat.RetentionWords(), " - "), cat.Name)
+			}
+			require.Contains(t, answer, "Where it comes from: - TikTok and YouTube, for the channels you connect")
+			require.Contains(t, answer, "Who receives it: - TikTok and YouTube, when you publish to them")
+			require.Contains(t, answer, "Why we use it: - To sign you in and manage your account")
+			require.Contains(t, answer, "media uploaded for publishing: deleted 24 hours after upload")
+			require.Contains(t, answer, "In your archive: - data/channels.json (1 record(s))", "it names where the person's pieces are")
+			require.Contains(t, answer, "- data/uploads.json (1 record(s)) - media/ (1 file(s))")
+			require.Contains(t, answer, "- data/privacy_requests.json (1 record(s))", "the request itself is personal information")
+		})
+	}
 }
 
 func TestErasureLeavesNoTraceAndSparesOthers(t *testing.T) {

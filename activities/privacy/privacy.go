@@ -244,14 +244,20 @@ func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.Ex
 		activity.RecordHeartbeat(ctx, done)
 		_ = a.Store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{ProgressDone: &done, ProgressTotal: &total})
 	}
+	var manifest export.Manifest
+	built := make(chan struct{})
 	go func() {
-		_, err := export.Build(ctx, a.Store, a.Blob, r.UserID, pw, progress)
+		defer close(built)
+		var err error
+		manifest, err = export.Build(ctx, a.Store, a.Blob, r.UserID, pw, progress)
 		pw.CloseWithError(err)
 	}()
 	if _, err := a.Blob.Put(ctx, key, pr); err != nil {
 		_ = pr.CloseWithError(err)
+		<-built
 		return wf.ExecuteResult{}, fmt.Errorf("store export: %w", err)
 	}
+	<-built
 	created := a.now()
 	expires := created.Add(wf.ExportLinkValidity)
 	if err := a.Retention.Schedule(ctx, scheduler.Item{Category: retention.PrivacyExports, ObjectID: r.ID, UserID: r.UserID, Start: created}); err != nil {
@@ -263,8 +269,16 @@ func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.Ex
 	// The link is a credential: it goes only into the mail (NotifyPrivacy
 	// signs it when sending), never into the answer stored and carried in
 	// the workflow's history.
-	return wf.ExecuteResult{Answer: "Your data is ready: a zip of every record we hold about you, as documented JSON, with your media files. " +
-		"Download it with the link we emailed you, until " + expires.Format("2 January 2006 15:04 MST") + "; then it is deleted."}, nil
+	answer := "Your data is ready: a zip of every record we hold about you, as documented JSON, with your media files. " +
+		"Download it with the link we emailed you, until " + expires.Format("2 January 2006 15:04 MST") + "; then it is deleted."
+	if r.FiledAs == wf.RightToKnow {
+		// The categories, sources, purposes, recipients and retention are
+		// the answer itself (CCPA 1798.110); the archive holds the same
+		// document with the specific pieces.
+		return wf.ExecuteResult{Answer: answer + "\n\n" + export.RightToKnow(manifest)}, nil
+	}
+	return wf.ExecuteResult{Answer: answer + " Its " + export.RightToKnowFile + " says what we collect about you, where it comes from, " +
+		"why we use it, who receives it and how long we keep it."}, nil
 }
 
 // exportLink is the signed link of a request's archive.

@@ -272,6 +272,10 @@ as it was when the archive was made.
 WHAT IS IN IT
 
   README.txt          This file.
+  right-to-know.txt   What we collect about you, where it comes from,
+                      why we use it, who receives it and how long we
+                      keep it, category by category, and which files
+                      here hold the pieces of each.
   data/<name>.json    One file per kind of record we keep about you.
   media/<id>.<ext>    The videos you uploaded that we still store, named
                       after their upload ID (see data/uploads.json).

@@ -10,6 +10,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/privacy/scan"
+	"github.com/loomcast/loomcast/retention"
 )
 
 // TestEveryUserDataColumnIsDescribed keeps the README complete: a
@@ -17,21 +18,7 @@ import (
 // describe it in descriptions (or name it a secret).
 func TestEveryUserDataColumnIsDescribed(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
-		tables, err := scan.ReadSchema(context.Background(), store.DB(), store.Dialect())
-		require.NoError(t, err)
-		sources, err := plan(tables, store.Dialect(), "someone", scan.Identifiers{})
-		require.NoError(t, err)
-		documented := map[string]bool{}
-		for _, s := range sources {
-			documented[s.table.Name] = true
-		}
-		require.True(t, documented["users"] && documented["post_events"], "the plan finds the users table and its children: %v", documented)
-		for _, tb := range tables {
-			if descriptions[tb.Name] != "" {
-				documented[tb.Name] = true
-			}
-		}
-
+		tables, documented := userDataTables(t, store)
 		for _, tb := range tables {
 			if !documented[tb.Name] {
 				continue
@@ -64,6 +51,53 @@ func TestEveryUserDataColumnIsDescribed(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// userDataTables reads the schema and names the tables that hold a
+// person's data: those the export plan finds, and those described.
+func userDataTables(t *testing.T, store *models.Store) ([]scan.Table, map[string]bool) {
+	t.Helper()
+	tables, err := scan.ReadSchema(context.Background(), store.DB(), store.Dialect())
+	require.NoError(t, err)
+	sources, err := plan(tables, store.Dialect(), "someone", scan.Identifiers{})
+	require.NoError(t, err)
+	documented := map[string]bool{}
+	for _, s := range sources {
+		documented[s.table.Name] = true
+	}
+	require.True(t, documented["users"] && documented["post_events"], "the plan finds the users table and its children: %v", documented)
+	for _, tb := range tables {
+		if descriptions[tb.Name] != "" {
+			documented[tb.Name] = true
+		}
+	}
+	return tables, documented
+}
+
+// TestEveryUserDataTableHasACategory keeps the data map complete: every
+// table holding a person's data belongs to a category of personal
+// information (retention.DataMap), so that the right-to-know document
+// accounts for it, and the map names only tables that exist.
+func TestEveryUserDataTableHasACategory(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		tables, documented := userDataTables(t, store)
+		inMap := map[string]bool{}
+		for _, c := range retention.DataMap {
+			for _, tb := range c.Tables {
+				inMap[tb] = true
+			}
+		}
+		exists := map[string]bool{}
+		for _, tb := range tables {
+			exists[tb.Name] = true
+			if documented[tb.Name] {
+				require.True(t, inMap[tb.Name], "the table %s holds personal data: name it in the Tables of a category of retention.DataMap", tb.Name)
+			}
+		}
+		for tb := range inMap {
+			require.True(t, exists[tb], "retention.DataMap names the table %s, which does not exist", tb)
+		}
 	})
 }
 

@@ -1,8 +1,10 @@
 // Package export builds a person's data export for an access or
 // portability request: a zip of every row that holds their data, as JSON
 // documented field by field in a README, with the media files they
-// uploaded that are still stored. What to export is found from the live
-// schema, not from a hand-kept list of tables.
+// uploaded that are still stored, and the right-to-know document made from
+// the data map and the retention table (package retention). What to
+// export is found from the live schema, not from a hand-kept list of
+// tables.
 package export
 
 import (
@@ -33,8 +35,8 @@ type File struct {
 // Manifest says what an archive holds.
 type Manifest struct {
 	UserID string
-	// Files lists every entry in archive order: data files, media, then
-	// README.txt.
+	// Files lists every entry in archive order: data files, media,
+	// right-to-know.txt, then README.txt.
 	Files []File
 	// Tables counts the rows exported per table; a table without rows of
 	// the person has no entry and no file.
@@ -63,6 +65,9 @@ var now = func() time.Time { return time.Now().UTC() }
 //   - media/<upload id>.<ext> for every upload of the user whose file is
 //     still in blobs (a deleted upload is listed in data/uploads.json only),
 //     streamed from the blob store;
+//   - right-to-know.txt (RightToKnow): the categories of personal
+//     information, their sources, purposes, recipients and retention,
+//     with the files of this archive that hold the person's pieces;
 //   - README.txt, saying in plain language what each file and field is.
 //
 // progress, when not nil, is called with (0, total) first and then after
@@ -120,6 +125,9 @@ func Build(ctx context.Context, store *models.Store, blobs blob.Store, userID st
 		}
 		done++
 		progress(done, total)
+	}
+	if err := b.write(RightToKnowFile, zip.Deflate, strings.NewReader(RightToKnow(b.m))); err != nil {
+		return Manifest{}, fmt.Errorf("export right to know: %w", err)
 	}
 	if err := b.write("README.txt", zip.Deflate, strings.NewReader(readme(userID, files, b.m.MediaFiles))); err != nil {
 		return Manifest{}, fmt.Errorf("export readme: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/privacy/export"
+	"github.com/loomcast/loomcast/retention"
 )
 
 // person is a user with data in most tables.
@@ -164,8 +165,9 @@ func TestBuild(t *testing.T) {
 				require.Equal(t, int64(len(a.files[f.Name])), f.Size, f.Name)
 			}
 			require.Equal(t, a.order, names)
-			require.Len(t, a.order, len(want)+2, "data files, one media file and the README")
+			require.Len(t, a.order, len(want)+3, "data files, one media file, the right-to-know document and the README")
 			require.Equal(t, "data/users.json", a.order[0])
+			require.Equal(t, export.RightToKnowFile, a.order[len(a.order)-2])
 			require.Equal(t, "README.txt", a.order[len(a.order)-1])
 		})
 
@@ -249,6 +251,58 @@ func TestBuild(t *testing.T) {
 			}
 		})
 
+		t.Run("the right-to-know document has every category with its retention and the person's files", func(t *testing.T) {
+			doc := string(a.files[export.RightToKnowFile])
+			require.Equal(t, export.RightToKnow(a.manifest), doc, "the document the answer quotes")
+			require.Contains(t, readme(a), "right-to-know.txt", "the README lists it")
+			sections := rightToKnowSections(t, doc)
+			require.Len(t, sections, len(retention.DataMap))
+			for i, c := range retention.DataMap {
+				s := sections[i]
+				require.True(t, strings.HasPrefix(s, fmt.Sprintf("%d. %s What it is: ", i+1, c.Name)), s)
+				for _, want := range append(append([]string{c.Holds}, c.RetentionWords()...), "Sold: no. Shared for cross-context behavioural advertising: no.") {
+					require.Contains(t, s, want, c.Name)
+				}
+				for _, r := range c.Recipients {
+					require.Contains(t, s, "- "+r.Name, c.Name)
+				}
+				for _, src := range c.Sources {
+					require.Contains(t, s, "- "+src.Name, c.Name)
+				}
+				for _, p := range c.Purposes {
+					require.Contains(t, s, "- "+p.Name, c.Name)
+				}
+				for _, l := range c.Legal {
+					require.Contains(t, s, "- "+l.Name+" ("+l.Cite+")", c.Name)
+				}
+				require.NotEmpty(t, c.RetentionWords())
+			}
+			// Periods in words, computed from the retention table.
+			named := func(sections []string, name string) string {
+				for i, c := range retention.DataMap {
+					if c.Name == name {
+						return sections[i]
+					}
+				}
+				t.Fatalf("no category %s", name)
+				return ""
+			}
+			require.Contains(t, named(sections, "Account data"), "account data: deleted 30 days after you close your account;")
+			require.Contains(t, named(sections, "Post metadata"), "post metadata: caption, settings, status, publish ids: deleted 90 days after posting.")
+			require.Contains(t, named(sections, "Technical and usage data"), "security logs: deleted 12 months after creation.")
+			// The person's pieces, with their counts.
+			require.Contains(t, named(sections, "Account data"), "- data/users.json (1 record(s)) - data/access_tokens.json (1 record(s))")
+			require.Contains(t, named(sections, "Media content"), "- data/uploads.json (2 record(s)) - media/ (1 file(s))")
+			require.Contains(t, named(sections, "Post metadata"), "- data/post_events.json (6 record(s))")
+			require.Contains(t, named(sections, "Technical and usage data"), "- data/sessions.json (2 record(s))")
+
+			empty := models.User{Email: "new@example.com"}
+			require.NoError(t, store.CreateUser(ctx, &empty))
+			fresh := rightToKnowSections(t, string(build(t, ctx, store, blobs, empty.ID).files[export.RightToKnowFile]))
+			require.True(t, strings.HasSuffix(named(fresh, "Account data"), "In your archive: - data/users.json (1 record(s))"), named(fresh, "Account data"))
+			require.Contains(t, named(fresh, "Media content"), "In your archive: - nothing: we hold none of this about you at present", "no upload, no media")
+		})
+
 		t.Run("progress reaches its total", func(t *testing.T) {
 			require.NotEmpty(t, a.progress)
 			total := a.progress[0][1]
@@ -276,6 +330,27 @@ func TestBuild(t *testing.T) {
 			require.Zero(t, buf.Len())
 		})
 	})
+}
+
+func readme(a archive) string { return string(a.files["README.txt"]) }
+
+// rightToKnowSections splits the right-to-know document into its
+// categories, whitespace collapsed, without the intro and the closing
+// list.
+func rightToKnowSections(t *testing.T, doc string) []string {
+	t.Helper()
+	parts := strings.Split(doc, strings.Repeat("-", 72)+"\n")
+	require.Greater(t, len(parts), 2, doc)
+	out := parts[1 : len(parts)-1]
+	for i, p := range out {
+		out[i] = strings.Join(strings.Fields(p), " ")
+	}
+	last := strings.Join(strings.Fields(parts[len(parts)-1]), " ")
+	require.Contains(t, last, "only if the situation arises")
+	for _, r := range retention.MayAlsoDisclose {
+		require.Contains(t, last, r.Name)
+	}
+	return out
 }
 
 func TestBuildPagesThroughManyRows(t *testing.T) {

@@ -14,6 +14,11 @@ const (
 	TypeLimit         = "limit"         // limit use of sensitive data
 )
 
+// RightToKnow is the name of the CCPA right to know: its answer holds the
+// categories of personal information, their sources, purposes, recipients
+// and retention, besides the archive.
+const RightToKnow = "ccpa_know"
+
 // Right is one right a person can file, as the policies name it.
 type Right struct {
 	// Name is how the request is filed.
@@ -37,7 +42,7 @@ var Rights = []Right{
 	{"restriction", TypeRestriction, "GDPR art. 18", false},
 	{"objection", TypeObjection, "GDPR art. 21", true},
 	{"withdraw_consent", TypeWithdrawal, "GDPR art. 7(3)", false},
-	{"ccpa_know", TypeAccess, "CCPA 1798.100, 1798.110", false},
+	{RightToKnow, TypeAccess, "CCPA 1798.100, 1798.110", false},
 	{"ccpa_delete", TypeErasure, "CCPA 1798.105", false},
 	{"ccpa_correct", TypeRectification, "CPRA 1798.106", true},
 	{"ccpa_opt_out", TypeOptOut, "CCPA 1798.120 (Loomcast sells no personal information)", false},
