@@ -88,6 +88,7 @@ const (
 	ExpireSecurityEvents = "security_events"
 	ExpireSessions       = "sessions"
 	ExpireWebhookEvents  = "webhook_events"
+	ExpireStripeEvents   = "webhook_events:stripe"
 	ExpireIdempotency    = "idempotency_keys"
 )
 
@@ -115,7 +116,14 @@ func (s *Store) DeleteRowsBefore(ctx context.Context, table string, cutoff time.
 	case ExpireWebhookEvents:
 		// Deliveries name platform accounts, not users: holds do not apply.
 		// Only settled ones go; the rest are still being worked on.
-		res := db.Where("received_at < ? AND status IN ?", cutoff, []string{WebhookApplied, WebhookIgnored, WebhookFailed}).Delete(&WebhookEvent{})
+		res := db.Where("source <> ? AND received_at < ? AND status IN ?", SourceStripe, cutoff, settledWebhooks).Delete(&WebhookEvent{})
+		if res.Error != nil {
+			return 0, fmt.Errorf("expire %s: %w", table, res.Error)
+		}
+		return res.RowsAffected, nil
+	case ExpireStripeEvents:
+		// Their clock starts when they are processed or found irrelevant.
+		res := db.Where("source = ? AND status IN ? AND COALESCE(applied_at, received_at) < ?", SourceStripe, settledWebhooks, cutoff).Delete(&WebhookEvent{})
 		if res.Error != nil {
 			return 0, fmt.Errorf("expire %s: %w", table, res.Error)
 		}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/loomcast/loomcast"
@@ -29,6 +30,9 @@ const (
 	WebhookIgnored   = "ignored"
 	WebhookFailed    = "failed"
 )
+
+// settledWebhooks are the statuses of events nothing works on any more.
+var settledWebhooks = []string{WebhookApplied, WebhookIgnored, WebhookFailed}
 
 // WebhookEvent is a platform event stored before it is acknowledged.
 type WebhookEvent struct {
@@ -212,6 +216,25 @@ func (s *Store) ChannelsByExternalID(ctx context.Context, platform, externalID s
 		return nil, fmt.Errorf("channels by external id: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteWebhookEventsNaming deletes the stored deliveries of a source
+// whose body contains one of the values, compared without case (erasure of
+// a person a Stripe event names by email or by user ID).
+func (s *Store) DeleteWebhookEventsNaming(ctx context.Context, source string, values []string) (int64, error) {
+	var n int64
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(v))
+		res := s.db.WithContext(ctx).Where(`source = ? AND LOWER(payload) LIKE ? ESCAPE '\'`, source, "%"+esc+"%").Delete(&WebhookEvent{})
+		if res.Error != nil {
+			return n, fmt.Errorf("delete webhook events naming a person: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }
 
 // DeleteWebhookEventsOf deletes every stored delivery of a platform account

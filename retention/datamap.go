@@ -318,7 +318,10 @@ var NotInDataMap = map[Category]string{
 		"and AI providers as recipients (000 §2.4, §5.3 and §5.4)",
 	BundleLedger: "Loomcast bills nothing yet: when billing keeps ledgers, billing data becomes a category (commercial information), " +
 		"with Stripe, the payment processor, as source and recipient (000 §5.4, 004 §4 and §5)",
-	SubscriptionRecords:  "Loomcast bills nothing yet: see bundle_ledger",
+	SubscriptionRecords: "Loomcast bills nothing yet: see bundle_ledger",
+	StripeDeliveries: "Loomcast bills nothing yet, so no Stripe customer is linked to a person: Stripe's signed event deliveries are stored " +
+		"only as request logs of the webhook endpoint, found irrelevant at once, deleted 30 days later and erased with a person they name; " +
+		"when billing consumes them they join billing data (see bundle_ledger)",
 	SupportCommunication: "Loomcast stores no support messages yet: when it does, communication data becomes a category (004 §4)",
 }
 

@@ -52,6 +52,7 @@ const (
 	AtLastContact      Clock = "last contact"
 	AtConsentWithdrawn Clock = "consent withdrawn"
 	AtUserDeletion     Clock = "deletion by the user"
+	AtProcessing       Clock = "processing"
 )
 
 // Period is a length of time in calendar terms where the policies speak
@@ -103,6 +104,7 @@ const (
 	ServerLogs              Category = "server_logs"
 	SecurityLogs            Category = "security_logs"
 	WebhookDeliveries       Category = "webhook_deliveries"
+	StripeDeliveries        Category = "stripe_deliveries"
 	OAuthFlowState          Category = "oauth_flow_state"
 	Sessions                Category = "sessions"
 	PlatformTokens          Category = "platform_tokens"
@@ -150,6 +152,8 @@ var Policies = []Policy{
 		"000 §6: server logs, 30 days"},
 	{WebhookDeliveries, "raw platform webhook deliveries (request logs of the webhook endpoints)", AtCreation, Period{Days: 30}, Delete, false,
 		"000 §6: server logs, 30 days"},
+	{StripeDeliveries, "Stripe event deliveries (request logs of the Stripe webhook endpoint; billing events may name a customer)", AtProcessing, Period{Days: 30}, Delete, false,
+		"000 §6: server logs, 30 days, counted from when the event was processed or found irrelevant"},
 	{SecurityLogs, "security logs", AtCreation, Period{Months: 12}, Delete, false,
 		"004 §10: server logs, security logs, up to 12 months"},
 	{OAuthFlowState, "OAuth state, PKCE verifier, pending connection", AtFlowStart, Period{Exact: 10 * time.Minute}, Delete, false,

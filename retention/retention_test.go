@@ -21,6 +21,7 @@ func TestTableMatchesTheSeeds(t *testing.T) {
 		{PostMetadata, start.AddDate(0, 0, 90), Delete},
 		{ServerLogs, start.AddDate(0, 0, 30), Delete},
 		{WebhookDeliveries, start.AddDate(0, 0, 30), Delete},
+		{StripeDeliveries, start.AddDate(0, 0, 30), Delete},
 		{SecurityLogs, start.AddDate(0, 12, 0), Delete},
 		{OAuthFlowState, start.Add(10 * time.Minute), Delete},
 		{Sessions, start.Add(30 * time.Minute), Delete},

@@ -47,6 +47,7 @@ var clockWords = map[Clock]struct{ after, when string }{
 	AtLastContact:      {"after your last contact with us", "after your last contact with us"},
 	AtConsentWithdrawn: {"after you withdraw your consent", "when you withdraw your consent"},
 	AtUserDeletion:     {"after you delete it", "when you delete it"},
+	AtProcessing:       {"after it is processed", "when it is processed"},
 }
 
 // actionWords say what happens at the end of a period.

@@ -95,9 +95,15 @@ func (s *webhooksAPI) stripeWebhook(c *gin.Context) {
 		s.fail(c, errorf(CodeMalformed, "The body is not a Stripe event."))
 		return
 	}
+	// Nothing consumes Stripe events until billing exists: each is found
+	// irrelevant on arrival, and its 30 days run from then.
+	now := s.now()
 	rec := &models.WebhookEvent{Source: models.SourceStripe, EventKey: ev.ID, EventType: string(ev.Type), Account: ev.Account,
-		Payload: string(body), ReceivedAt: s.now()}
-	s.noteWebhookDelivery(c, rec.ReceivedAt)
+		Payload: string(body), ReceivedAt: now, Status: models.WebhookIgnored, AppliedAt: &now,
+		Detail: "not used: Loomcast bills nothing yet; deleted 30 days after arrival"}
+	if err := s.buckets.Note(c.Request.Context(), retention.StripeDeliveries, now); err != nil {
+		s.log(c).Warn("schedule stripe delivery retention", slog.String("error", err.Error()))
+	}
 	stored, err := s.store.InsertWebhookEvent(c.Request.Context(), rec)
 	if err != nil {
 		s.fail(c, err)

@@ -91,9 +91,14 @@ func TestStripeWebhookSignature(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, postRaw(t, env, "/webhooks/stripe", payload, "Stripe-Signature", invalid.Header).Status)
 	require.Equal(t, http.StatusUnauthorized, postRaw(t, env, "/webhooks/stripe", payload).Status)
 
-	n, err := env.Store.CountWebhookEvents(context.Background(), models.SourceStripe, models.WebhookReceived)
+	// Nothing consumes Stripe events yet: found irrelevant at once, each
+	// is deleted 30 days later.
+	n, err := env.Store.CountWebhookEvents(context.Background(), models.SourceStripe, models.WebhookIgnored)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
+	items, err := env.Store.UpcomingRetention(context.Background(), "stripe_deliveries", 10)
+	require.NoError(t, err)
+	require.Len(t, items, 1, "the delivery's retention is scheduled")
 }
 
 // publishedTikTokPost publishes a post through the whole stack and returns it.

@@ -146,6 +146,7 @@ var handlers = map[retention.Category]handler{
 	retention.PrivacyExports:          each(deleteExport),
 	retention.ServerLogs:              bucket,
 	retention.WebhookDeliveries:       bucket,
+	retention.StripeDeliveries:        bucket,
 	retention.SecurityLogs:            bucket,
 	retention.Sessions:                bucket,
 	retention.IdempotencyRecords:      bucket,

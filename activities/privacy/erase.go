@@ -74,6 +74,18 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 	if err := a.Store.DeleteUserLogs(ctx, r.UserID); err != nil {
 		return wf.ExecuteResult{}, err
 	}
+	// Stripe's events name a customer by email, or by our user ID in
+	// metadata: those naming the person go with them. The identifiers come
+	// from the request, so a retry after the account went still does it.
+	var named []string
+	for _, id := range ids.Values {
+		if id.Label == "user ID" || id.Label == "email" {
+			named = append(named, id.Value)
+		}
+	}
+	if _, err := a.Store.DeleteWebhookEventsNaming(ctx, models.SourceStripe, named); err != nil {
+		return wf.ExecuteResult{}, err
+	}
 	if _, err := a.Executions.DeleteUserExecutions(ctx, r.UserID); err != nil {
 		return wf.ExecuteResult{}, fmt.Errorf("delete workflow executions: %w", err)
 	}
@@ -134,7 +146,7 @@ func (a *Activities) erase(ctx context.Context, r models.PrivacyRequest) (wf.Exe
 		kept = append(kept, fmt.Sprintf("the records and audit logs of your %d earlier privacy request(s) (reference %s), as evidence of how we answered them (GDPR art. 5(2))",
 			len(refs), strings.Join(refs, ", ")))
 	}
-	answer := "We erased your personal data: your account, channels (their grants revoked at TikTok and YouTube), posts and their history, uploads and files, sessions, logs, consents and the records of our background processes. " +
+	answer := "We erased your personal data: your account, channels (their grants revoked at TikTok and YouTube), posts and their history, uploads and files, sessions, logs, consents, the notifications of our payment processor (Stripe) naming you, and the records of our background processes. " +
 		"A check of every table and file found nothing left. We keep, restricted and used for nothing else: " + strings.Join(kept, "; ") +
 		". There are no invoices or payment records to keep."
 	if nShared > 0 {

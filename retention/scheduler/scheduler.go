@@ -158,7 +158,7 @@ func (s *Scheduler) EnsureRunning(ctx context.Context) error {
 
 // Enforced lists the categories whose deletions the engine carries out.
 var Enforced = []retention.Category{
-	retention.Uploads, retention.PostMetadata, retention.ServerLogs, retention.WebhookDeliveries,
+	retention.Uploads, retention.PostMetadata, retention.ServerLogs, retention.WebhookDeliveries, retention.StripeDeliveries,
 	retention.SecurityLogs, retention.Sessions, retention.YouTubeDataDisconnected, retention.YouTubeDataRevoked,
 	retention.ChannelData, retention.ClosedAccounts, retention.Marketing, retention.PrivacyExports,
 	retention.IdempotencyRecords,
@@ -194,6 +194,7 @@ type Bucket struct {
 var Bucketed = []Bucket{
 	{retention.ServerLogs, models.ExpireRequestLogs, time.Hour},
 	{retention.WebhookDeliveries, models.ExpireWebhookEvents, time.Hour},
+	{retention.StripeDeliveries, models.ExpireStripeEvents, time.Hour},
 	{retention.SecurityLogs, models.ExpireSecurityEvents, 24 * time.Hour},
 	{retention.Sessions, models.ExpireSessions, 5 * time.Minute},
 	{retention.IdempotencyRecords, models.ExpireIdempotency, time.Hour},
