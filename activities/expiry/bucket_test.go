@@ -143,6 +143,45 @@ func TestHeldRowsOfABucket(t *testing.T) {
 	})
 }
 
+// Marketing data that expires after 24 months of inactivity takes the
+// person's marketing consent records (marketing email and product updates)
+// with it; the records of other purposes, and other people's, stay.
+func TestMarketingExpiryTakesItsConsentRecords(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		f := newFixture(t, store)
+		u, other := f.user("inactive@example.com"), f.user("active@example.com")
+		for _, c := range []models.Consent{
+			{UserID: u.ID, Purpose: models.PurposeMarketingEmails, Granted: true},
+			{UserID: u.ID, Purpose: models.PurposeProductUpdates, Granted: true},
+			{UserID: u.ID, Purpose: models.PurposeAnalytics, Granted: true},
+			{UserID: u.ID, Purpose: models.PurposeSaleOrSharing, Granted: false},
+			{UserID: other.ID, Purpose: models.PurposeMarketingEmails, Granted: true},
+		} {
+			c.At, c.Source = f.start, "test"
+			require.NoError(t, store.RecordConsent(f.ctx, c))
+		}
+		f.schedule(scheduler.Item{Category: retention.Marketing, ObjectID: u.ID, UserID: u.ID, Start: f.start})
+		period := f.period(retention.Marketing)
+		var before int64
+		f.at(period-time.Minute, func() { before = f.count(&models.Consent{}, "user_id = ?", u.ID) })
+		f.run(retention.Marketing, period+time.Hour)
+
+		require.Equal(t, int64(4), before, "every record is kept until the period ends")
+		got, err := store.Consents(f.ctx, u.ID)
+		require.NoError(t, err)
+		require.Len(t, got, 2, "the marketing records are gone: %v", got)
+		require.Contains(t, got, models.PurposeAnalytics)
+		require.Contains(t, got, models.PurposeSaleOrSharing)
+		usr, err := store.UserByID(f.ctx, u.ID)
+		require.NoError(t, err)
+		require.False(t, usr.MarketingEmails)
+		require.Nil(t, usr.MarketingUpdatedAt)
+		kept, err := store.Consents(f.ctx, other.ID)
+		require.NoError(t, err)
+		require.True(t, kept[models.PurposeMarketingEmails].Granted, "another person's consent stays")
+	})
+}
+
 // A busy bucket, a row every 100 ms, wakes the engine once per step, not
 // once per row, and still deletes each row within the engine's lateness.
 func TestBusyBucketWakesOncePerStep(t *testing.T) {

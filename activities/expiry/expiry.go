@@ -284,10 +284,19 @@ func (a *Activities) deleteExecutions(ctx context.Context, userID string) error 
 	return nil
 }
 
-// endMarketing ends marketing to a user inactive for 24 months: consent
-// and its record go.
+// marketingPurposes are the purposes whose consent records are marketing
+// data. Policy 004 section 4 counts "your communication preferences (e.g.
+// whether you have opted in to product updates)" as marketing data, and
+// section 10 keeps marketing data until consent is withdrawn or 24 months
+// of inactivity: so the product-update records go with the marketing-email
+// ones. Analytics, sale or sharing and sensitive data are other purposes
+// and keep their records.
+var marketingPurposes = []string{models.PurposeMarketingEmails, models.PurposeProductUpdates}
+
+// endMarketing ends marketing to a user inactive for 24 months: the consent
+// goes, and with it every consent record of a marketing purpose.
 func endMarketing(ctx context.Context, a *Activities, it models.RetentionItem, now time.Time) error {
-	return a.Store.EndMarketing(ctx, it.ObjectID, now)
+	return a.Store.EndMarketing(ctx, it.ObjectID, now, marketingPurposes)
 }
 
 // deleteExport deletes the archive made for an access or portability

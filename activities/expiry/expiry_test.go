@@ -275,7 +275,7 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 			return func() bool {
 				got, err := f.store.UserByID(f.ctx, u.ID)
 				require.NoError(f.t, err)
-				return !got.MarketingEmails && got.MarketingUpdatedAt == nil
+				return !got.MarketingEmails && got.MarketingUpdatedAt == nil && f.count(&models.Consent{}, "user_id = ?", u.ID) == 0
 			}
 		},
 	}
