@@ -81,7 +81,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		})
 
 		t.Run("expire after the period", func(t *testing.T) {
-			n, err := store.DeleteRowsBefore(ctx, models.ExpireIdempotency, now.Add(time.Minute), nil)
+			n, err := store.DeleteRowsDue(ctx, models.ExpireIdempotency, now.Add(time.Minute), nil)
 			require.NoError(t, err)
 			require.EqualValues(t, 6, n)
 		})

@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -81,8 +83,9 @@ func (s *Store) UserRequestLogs(ctx context.Context, userID string) ([]RequestLo
 	return out, nil
 }
 
-// Expirable tables whose rows are deleted in time buckets: rows older than
-// a cutoff go, except those of users under a legal hold.
+// Expirable tables whose rows are deleted in time buckets: a row goes once
+// its own period, counted from its clock, has ended, except the rows of
+// users under a legal hold.
 const (
 	ExpireRequestLogs    = "request_logs"
 	ExpireSecurityEvents = "security_events"
@@ -92,53 +95,111 @@ const (
 	ExpireIdempotency    = "idempotency_keys"
 )
 
-// DeleteRowsBefore deletes the rows of an expirable table that are older
-// than cutoff and belong to none of the held users, and returns how many
-// went. Sessions are old when last seen or revoked before cutoff;
-// webhook deliveries when they were received before it and are settled.
-func (s *Store) DeleteRowsBefore(ctx context.Context, table string, cutoff time.Time, heldUsers []string) (int64, error) {
-	cutoff = cutoff.UTC()
-	var (
-		q     *gorm.DB
-		model any
-	)
-	db := s.db.WithContext(ctx)
-	switch table {
-	case ExpireRequestLogs:
-		q, model = db.Where("at < ?", cutoff), &RequestLog{}
-	case ExpireSecurityEvents:
-		q, model = db.Where("at < ?", cutoff), &SecurityEvent{}
-	case ExpireIdempotency:
-		q, model = db.Where("created_at < ?", cutoff), &IdempotencyRecord{}
-	case ExpireSessions:
-		// A session last seen before cutoff expired 30 minutes later.
-		q, model = db.Where("(last_seen_at < ? OR revoked_at < ?)", cutoff, cutoff), &Session{}
-	case ExpireWebhookEvents:
-		// Deliveries name platform accounts, not users: holds do not apply.
-		// Only settled ones go; the rest are still being worked on.
-		res := db.Where("source <> ? AND received_at < ? AND status IN ?", SourceStripe, cutoff, settledWebhooks).Delete(&WebhookEvent{})
-		if res.Error != nil {
-			return 0, fmt.Errorf("expire %s: %w", table, res.Error)
-		}
-		return res.RowsAffected, nil
-	case ExpireStripeEvents:
-		// Their clock starts when they are processed or found irrelevant.
-		res := db.Where("source = ? AND status IN ? AND COALESCE(applied_at, received_at) < ?", SourceStripe, settledWebhooks, cutoff).Delete(&WebhookEvent{})
-		if res.Error != nil {
-			return 0, fmt.Errorf("expire %s: %w", table, res.Error)
-		}
-		return res.RowsAffected, nil
-	default:
-		return 0, fmt.Errorf("expire %s: not an expirable table", table)
+// expirable says how the rows of an expirable table age.
+type expirable struct {
+	model func() any
+	// clock is the SQL of the time a row's period starts from.
+	clock string
+	// columns are the plain time columns whose earliest is the clock.
+	columns []string
+	// where is a condition a row must meet to go at all ("" for none).
+	where string
+	args  []any
+	// holds says whether a legal hold on a user keeps the user's rows.
+	holds bool
+}
+
+var expirables = map[string]expirable{
+	ExpireRequestLogs:    {model: func() any { return &RequestLog{} }, clock: "at", columns: []string{"at"}, holds: true},
+	ExpireSecurityEvents: {model: func() any { return &SecurityEvent{} }, clock: "at", columns: []string{"at"}, holds: true},
+	ExpireIdempotency:    {model: func() any { return &IdempotencyRecord{} }, clock: "created_at", columns: []string{"created_at"}, holds: true},
+	// A session expires 30 minutes after its last use, or after its
+	// revocation should that come first.
+	ExpireSessions: {model: func() any { return &Session{} }, holds: true,
+		clock:   "CASE WHEN revoked_at < last_seen_at THEN revoked_at ELSE last_seen_at END",
+		columns: []string{"last_seen_at", "revoked_at"}},
+	// Deliveries name platform accounts, not users: holds do not apply.
+	// Only settled ones go; the rest are still being worked on.
+	ExpireWebhookEvents: {model: func() any { return &WebhookEvent{} }, clock: "received_at", columns: []string{"received_at"},
+		where: "source <> ? AND status IN ?", args: []any{SourceStripe, settledWebhooks}},
+	// Stripe's deliveries age from when they were processed or found
+	// irrelevant (applied_at), whatever their reception; billing must set
+	// it on every outcome it records, or the event stays.
+	ExpireStripeEvents: {model: func() any { return &WebhookEvent{} }, clock: "applied_at", columns: []string{"applied_at"},
+		where: "source = ? AND status IN ? AND applied_at IS NOT NULL", args: []any{SourceStripe, settledWebhooks}},
+}
+
+func expirableTable(table string) (expirable, error) {
+	e, ok := expirables[table]
+	if !ok {
+		return expirable{}, fmt.Errorf("expire %s: not an expirable table", table)
 	}
-	if len(heldUsers) > 0 {
+	return e, nil
+}
+
+func (e expirable) query(db *gorm.DB) *gorm.DB {
+	q := db.Model(e.model())
+	if e.where != "" {
+		q = q.Where(e.where, e.args...)
+	}
+	return q
+}
+
+// DeleteRowsDue deletes the rows of an expirable table whose clock is at or
+// before cutoff and that belong to none of the held users, and returns how
+// many went. A session's clock is its last use (or its revocation, if
+// earlier); a webhook delivery's is its receipt, and only settled ones go.
+func (s *Store) DeleteRowsDue(ctx context.Context, table string, cutoff time.Time, heldUsers []string) (int64, error) {
+	e, err := expirableTable(table)
+	if err != nil {
+		return 0, err
+	}
+	q := e.query(s.db.WithContext(ctx)).Where(e.clock+" <= ?", cutoff.UTC())
+	if e.holds && len(heldUsers) > 0 {
 		q = q.Where("user_id NOT IN ?", heldUsers)
 	}
-	res := q.Delete(model)
+	res := q.Delete(e.model())
 	if res.Error != nil {
 		return 0, fmt.Errorf("expire %s: %w", table, res.Error)
 	}
 	return res.RowsAffected, nil
+}
+
+// NextRowDue returns the earliest clock, after after and before before, of
+// the rows of an expirable table that DeleteRowsDue will delete once their
+// period ends (held or not), or nil when there is none.
+func (s *Store) NextRowDue(ctx context.Context, table string, after, before time.Time) (*time.Time, error) {
+	e, err := expirableTable(table)
+	if err != nil {
+		return nil, err
+	}
+	// The plain columns are read rather than the clock's SQL, so that
+	// each driver parses them as the times they are declared.
+	cols := make([]string, 2)
+	for i := range cols {
+		cols[i] = "NULL AS c" + strconv.Itoa(i)
+		if i < len(e.columns) {
+			cols[i] = e.columns[i] + " AS c" + strconv.Itoa(i)
+		}
+	}
+	var rows []struct{ C0, C1 *time.Time }
+	err = e.query(s.db.WithContext(ctx)).Select(strings.Join(cols, ", ")).
+		Where(e.clock+" > ? AND "+e.clock+" < ?", after.UTC(), before.UTC()).
+		Order(e.clock).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("next %s due: %w", table, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var next *time.Time
+	for _, t := range []*time.Time{rows[0].C0, rows[0].C1} {
+		if t != nil && (next == nil || t.Before(*next)) {
+			v := t.UTC()
+			next = &v
+		}
+	}
+	return next, nil
 }
 
 // DeleteUserLogs deletes a user's request and security log lines and

@@ -291,6 +291,9 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 CREATE INDEX idempotency_keys_user_idx ON idempotency_keys (user_id);
 `},
+	{7, "webhook delivery age", `
+CREATE INDEX webhook_events_received_idx ON webhook_events (received_at);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

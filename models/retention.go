@@ -10,7 +10,7 @@ import (
 )
 
 // RetentionItem is one thing whose retention period ends at DueAt: a row, a
-// file, or a batch of records that are due together (a bucket of logs). It
+// file, or a bucket of records (log lines) due when its next record is. It
 // is keyed by category and object ID, so scheduling the same object twice
 // moves its due time instead of adding a second item.
 type RetentionItem struct {
@@ -167,21 +167,30 @@ type RetentionFailure struct {
 	RetryAt  time.Time
 }
 
-// CompleteRetentionBatch removes the items whose data is gone, reschedules
-// the failures, and records the batch, in one transaction: an item is
-// counted as deleted exactly once. An item whose due time was moved past
-// now while it was being processed is kept.
-func (s *Store) CompleteRetentionBatch(ctx context.Context, category string, now time.Time, done []RetentionItem, failed []RetentionFailure) error {
-	if len(done) == 0 && len(failed) == 0 {
+// RetentionMove is a due item that is done with for now and due again at
+// DueAt: a bucket of rows whose later rows' periods have not ended yet.
+type RetentionMove struct {
+	Item  RetentionItem
+	DueAt time.Time
+}
+
+// CompleteRetentionBatch removes the items whose data is gone, moves the
+// items whose data is partly gone to when the rest is due, reschedules the
+// failures, and records the batch, in one transaction: an item is counted
+// as deleted exactly once. An item whose due time was moved past now while
+// it was being processed is kept as it now is.
+func (s *Store) CompleteRetentionBatch(ctx context.Context, category string, now time.Time, done []RetentionItem, moved []RetentionMove, failed []RetentionFailure) error {
+	if len(done) == 0 && len(moved) == 0 && len(failed) == 0 {
 		return nil
 	}
 	var maxLate time.Duration
 	ids := make([]string, 0, len(done))
 	for _, it := range done {
 		ids = append(ids, it.ObjectID)
-		if late := now.Sub(it.DueAt); late > maxLate {
-			maxLate = late
-		}
+		maxLate = max(maxLate, now.Sub(it.DueAt))
+	}
+	for _, m := range moved {
+		maxLate = max(maxLate, now.Sub(m.Item.DueAt))
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		deleted := 0
@@ -192,6 +201,13 @@ func (s *Store) CompleteRetentionBatch(ctx context.Context, category string, now
 				return fmt.Errorf("complete retention batch: %w", res.Error)
 			}
 			deleted += int(res.RowsAffected)
+		}
+		for _, m := range moved {
+			err := tx.Model(&RetentionItem{}).Where("category = ? AND object_id = ? AND due_at <= ?", category, m.Item.ObjectID, now.UTC()).
+				Updates(map[string]any{"due_at": m.DueAt.UTC(), "attempts": 0, "last_error": ""}).Error
+			if err != nil {
+				return fmt.Errorf("move retention item: %w", err)
+			}
 		}
 		for _, f := range failed {
 			err := tx.Model(&RetentionItem{}).Where("category = ? AND object_id = ?", category, f.ObjectID).
@@ -316,6 +332,16 @@ func (s *Store) UpcomingRetention(ctx context.Context, category string, limit in
 		Where("i.category = ?", category).Order("i.due_at, i.object_id").Limit(limit).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("upcoming retention: %w", err)
+	}
+	return out, nil
+}
+
+// RetentionItemsOf lists every item of a category (a bucketed category
+// has one per bucket of its period: a few thousand at most).
+func (s *Store) RetentionItemsOf(ctx context.Context, category string) ([]RetentionItem, error) {
+	var out []RetentionItem
+	if err := s.db.WithContext(ctx).Where("category = ?", category).Order("due_at, object_id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("retention items: %w", err)
 	}
 	return out, nil
 }

@@ -256,15 +256,23 @@ func (s *Store) TouchActivity(ctx context.Context, id string, at time.Time) (boo
 	return res.RowsAffected > 0, nil
 }
 
-// EndMarketing withdraws marketing consent after 24 months of inactivity
-// and forgets when it was given. Idempotent.
-func (s *Store) EndMarketing(ctx context.Context, id string, at time.Time) error {
-	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND (marketing_emails OR marketing_updated_at IS NOT NULL)", id).
-		Updates(map[string]any{"marketing_emails": false, "marketing_updated_at": gorm.Expr("NULL"), "updated_at": at.UTC()}).Error
-	if err != nil {
-		return fmt.Errorf("end marketing: %w", err)
-	}
-	return nil
+// EndMarketing withdraws marketing consent after 24 months of inactivity,
+// forgets when it was given, and deletes the user's consent records of the
+// given purposes, in one transaction. Idempotent.
+func (s *Store) EndMarketing(ctx context.Context, id string, at time.Time, purposes []string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&User{}).Where("id = ? AND (marketing_emails OR marketing_updated_at IS NOT NULL)", id).
+			Updates(map[string]any{"marketing_emails": false, "marketing_updated_at": gorm.Expr("NULL"), "updated_at": at.UTC()}).Error
+		if err != nil {
+			return fmt.Errorf("end marketing: %w", err)
+		}
+		if len(purposes) > 0 {
+			if err := tx.Where("user_id = ? AND purpose IN ?", id, purposes).Delete(&Consent{}).Error; err != nil {
+				return fmt.Errorf("end marketing: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // UserFilter narrows a staff listing of users.

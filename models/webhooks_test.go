@@ -39,15 +39,15 @@ func TestWebhookDeliveriesExpire(t *testing.T) {
 
 		// 35 days after reception, 25 after processing: the cutoff (30
 		// days before) falls between them, and the event stays.
-		n, err := store.DeleteRowsBefore(ctx, models.ExpireStripeEvents, received.Add(5*24*time.Hour), nil)
+		n, err := store.DeleteRowsDue(ctx, models.ExpireStripeEvents, received.Add(5*24*time.Hour), nil)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		n, err = store.DeleteRowsBefore(ctx, models.ExpireStripeEvents, processed.Add(time.Second), nil)
+		n, err = store.DeleteRowsDue(ctx, models.ExpireStripeEvents, processed.Add(time.Second), nil)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
 		require.ElementsMatch(t, []string{"stripe-pending", "tiktok-settled"}, keys(), "a pending event stays; TikTok's are not Stripe's to expire")
 
-		n, err = store.DeleteRowsBefore(ctx, models.ExpireWebhookEvents, processed.Add(365*24*time.Hour), nil)
+		n, err = store.DeleteRowsDue(ctx, models.ExpireWebhookEvents, processed.Add(365*24*time.Hour), nil)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
 		require.Equal(t, []string{"stripe-pending"}, keys(), "the platform expiry leaves Stripe's deliveries to their own clock")

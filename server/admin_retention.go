@@ -67,6 +67,10 @@ func (s *opsAPI) adminRetention(c *gin.Context) {
 				v.Enforcement = "retention engine: " + expiry.WorkflowName + " " + v.WorkflowID
 			}
 		}
+		if b, ok := scheduler.BucketOf(p.Category); ok {
+			v.Enforcement += "; each row is deleted when its own period has run, within seconds (its rows share one item per " +
+				b.Width.String() + " bucket)"
+		}
 		if st := stats[string(p.Category)]; st != nil {
 			v.Pending, v.Held, v.Failing, v.NextDueAt = st.Pending, st.Held, st.Failing, st.NextDue
 			v.DeletedLastDay, v.FailedLastDay = st.DeletedSince, st.FailedSince

@@ -56,7 +56,8 @@ func (r *requestLogs) flush() {
 		r.logger.Warn("request log lines dropped: the database is not keeping up", slog.Int("dropped", dropped))
 	}
 	// The bucket's item first. Should it fail, the lines are still
-	// deleted: a later bucket's item deletes every line older than it.
+	// deleted, later than their due time: a later bucket's item deletes
+	// every line whose 30 days have run.
 	for _, at := range []time.Time{batch[0].At, batch[len(batch)-1].At} {
 		if err := r.buckets.Note(ctx, retention.ServerLogs, at); err != nil {
 			r.logger.Error("schedule request log retention", slog.String("error", err.Error()))

@@ -28,6 +28,8 @@ type retentionCategoryJSON struct {
 	NextDueAt      *time.Time `json:"next_due_at"`
 	DeletedLastDay int64      `json:"deleted_last_day"`
 	Source         string     `json:"source"`
+	Period         string     `json:"period"`
+	Enforcement    string     `json:"enforcement"`
 }
 
 type holdJSON struct {
@@ -75,6 +77,12 @@ func TestRetentionStaffViewAndHolds(t *testing.T) {
 			require.WithinDuration(t, env.Clock.Now().Add(24*time.Hour), *uploads.NextDueAt, time.Minute)
 			require.NotEmpty(t, uploads.Source)
 			require.False(t, byName[string(retention.SubscriptionRecords)].Enforced, "billing records join with billing")
+			for cat, period := range map[retention.Category]string{retention.ServerLogs: "30 days", retention.SecurityLogs: "12 months"} {
+				v := byName[string(cat)]
+				require.Equal(t, period, v.Period, "%s", cat)
+				require.Contains(t, v.Enforcement, "each row is deleted when its own period has run", "%s", cat)
+			}
+			require.NotContains(t, uploads.Enforcement, "bucket", "per-record categories have no buckets")
 
 			r = support.Do(http.MethodGet, "/v1/admin/retention/uploads/upcoming?limit=10", nil)
 			require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)

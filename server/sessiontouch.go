@@ -17,7 +17,7 @@ import (
 // No retention item is scheduled from the middleware, and a request never
 // waits for one. Should the writer fail or the process stop before it
 // runs, the row is still deleted: a later bucket's item deletes every
-// session last seen before it.
+// session whose 30 idle minutes have run.
 type sessionTouches struct {
 	s *Server
 

@@ -209,8 +209,8 @@ func (s *webhooksAPI) adminReplayWebhook(c *gin.Context) {
 }
 
 // noteWebhookDelivery starts the retention clock of the hour's deliveries
-// (30 days). Ingestion never fails for it: a later hour's item deletes
-// every settled delivery older than itself.
+// (30 days each). Ingestion never fails for it: a later hour's item
+// deletes every settled delivery whose 30 days have run.
 func (s *webhooksAPI) noteWebhookDelivery(c *gin.Context, at time.Time) {
 	if err := s.buckets.Note(c.Request.Context(), retention.WebhookDeliveries, at); err != nil {
 		s.log(c).Warn("schedule webhook retention", slog.String("error", err.Error()))

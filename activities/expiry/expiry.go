@@ -57,6 +57,12 @@ func (a *Activities) ScheduleRetention(ctx context.Context, in wf.ScheduleInput)
 	return a.Scheduler.Schedule(ctx, items...)
 }
 
+// minStep is the least time after a batch at which an item it moved is due
+// again. It bounds how late a bucketed row can go (the next row of a busy
+// bucket goes at most this long after its due time, plus the engine's own
+// lateness) and how often a bucket wakes the engine (once per step).
+const minStep = time.Second
+
 // retryAfter is how long a failed item waits before its next attempt.
 func retryAfter(attempts int) time.Duration {
 	d := time.Minute << min(attempts, 6)
@@ -88,17 +94,30 @@ func (a *Activities) ExpireDue(ctx context.Context, in wf.ExpireInput) (wf.Expir
 		if len(items) == 0 {
 			break
 		}
-		failures := handle(ctx, a, items, at)
-		var done []models.RetentionItem
-		var failed []models.RetentionFailure
+		out := handle(ctx, a, items, at)
+		var (
+			done   []models.RetentionItem
+			moved  []models.RetentionMove
+			failed []models.RetentionFailure
+		)
 		for _, it := range items {
-			if err, bad := failures[it.ObjectID]; bad {
+			if err, bad := out.failed[it.ObjectID]; bad {
 				failed = append(failed, models.RetentionFailure{ObjectID: it.ObjectID, Error: err.Error(), RetryAt: at.Add(retryAfter(it.Attempts))})
+				continue
+			}
+			if due, more := out.later[it.ObjectID]; more {
+				moved = append(moved, models.RetentionMove{Item: it, DueAt: due})
 				continue
 			}
 			done = append(done, it)
 		}
-		if err := a.Store.CompleteRetentionBatch(ctx, string(in.Category), now(), done, failed); err != nil {
+		finished := now()
+		for i := range moved {
+			// An item never comes back sooner than a step after this
+			// batch, so that one whose rest is due at once cannot spin.
+			moved[i].DueAt = maxTime(moved[i].DueAt, finished.Add(minStep))
+		}
+		if err := a.Store.CompleteRetentionBatch(ctx, string(in.Category), finished, done, moved, failed); err != nil {
 			return res, err
 		}
 		res.Deleted += len(done)
@@ -131,9 +150,17 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// handler deletes the data of due items and returns the items it could not
-// delete, with why.
-type handler func(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) map[string]error
+// outcome is what a handler did with a batch of items: those it could not
+// delete, with why, and those it deleted part of (a bucket whose later
+// rows are not due yet), with when the rest is due. Every other item's
+// data is gone.
+type outcome struct {
+	failed map[string]error
+	later  map[string]time.Time
+}
+
+// handler deletes the data of due items.
+type handler func(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) outcome
 
 var handlers = map[retention.Category]handler{
 	retention.Uploads:                 each(deleteUpload),
@@ -163,14 +190,14 @@ func Handlers() []retention.Category {
 }
 
 func each(fn func(ctx context.Context, a *Activities, it models.RetentionItem, now time.Time) error) handler {
-	return func(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) map[string]error {
-		failed := map[string]error{}
+	return func(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) outcome {
+		out := outcome{failed: map[string]error{}}
 		for _, it := range items {
 			if err := fn(ctx, a, it, now); err != nil {
-				failed[it.ObjectID] = err
+				out.failed[it.ObjectID] = err
 			}
 		}
-		return failed
+		return out
 	}
 }
 
@@ -195,13 +222,13 @@ func deletePostMetadata(ctx context.Context, a *Activities, it models.RetentionI
 // postMetadata deletes a batch's posts in one statement per 500; should
 // that fail, one at a time, so that one bad item does not hold back the
 // rest.
-func postMetadata(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) map[string]error {
+func postMetadata(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) outcome {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ObjectID
 	}
 	if err := a.Store.DeletePostsMetadata(ctx, ids); err == nil {
-		return nil
+		return outcome{}
 	}
 	return each(deletePostMetadata)(ctx, a, items, now)
 }
@@ -258,10 +285,19 @@ func (a *Activities) deleteExecutions(ctx context.Context, userID string) error 
 	return nil
 }
 
-// endMarketing ends marketing to a user inactive for 24 months: consent
-// and its record go.
+// marketingPurposes are the purposes whose consent records are marketing
+// data. Policy 004 section 4 counts "your communication preferences (e.g.
+// whether you have opted in to product updates)" as marketing data, and
+// section 10 keeps marketing data until consent is withdrawn or 24 months
+// of inactivity: so the product-update records go with the marketing-email
+// ones. Analytics, sale or sharing and sensitive data are other purposes
+// and keep their records.
+var marketingPurposes = []string{models.PurposeMarketingEmails, models.PurposeProductUpdates}
+
+// endMarketing ends marketing to a user inactive for 24 months: the consent
+// goes, and with it every consent record of a marketing purpose.
 func endMarketing(ctx context.Context, a *Activities, it models.RetentionItem, now time.Time) error {
-	return a.Store.EndMarketing(ctx, it.ObjectID, now)
+	return a.Store.EndMarketing(ctx, it.ObjectID, now, marketingPurposes)
 }
 
 // deleteExport deletes the archive made for an access or portability
@@ -280,22 +316,47 @@ func deleteExport(ctx context.Context, a *Activities, it models.RetentionItem, _
 	return a.Store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{ExportKey: models.Ptr("")})
 }
 
-// bucket deletes every row of the category's table older than the bucket's
-// cutoff, except those of users under a legal hold.
-func bucket(ctx context.Context, a *Activities, items []models.RetentionItem, _ time.Time) map[string]error {
-	failed := map[string]error{}
+// bucket deletes every row of the category's table whose own period has
+// ended, except those of users under a legal hold, and moves each bucket
+// item to when its bucket's next row is due; a bucket with no row left to
+// wait for, or a sweep, is done. A held row already due is not waited for:
+// releasing its hold sweeps it.
+func bucket(ctx context.Context, a *Activities, items []models.RetentionItem, now time.Time) outcome {
+	out := outcome{failed: map[string]error{}, later: map[string]time.Time{}}
+	failAll := func(err error) outcome {
+		for _, it := range items {
+			out.failed[it.ObjectID] = err
+		}
+		return out
+	}
+	if len(items) == 0 {
+		return out
+	}
+	c := retention.Category(items[0].Category)
+	desc, _ := scheduler.BucketOf(c)
 	held, err := a.Store.HeldUsers(ctx)
 	if err != nil {
-		for _, it := range items {
-			failed[it.ObjectID] = err
-		}
-		return failed
+		return failAll(err)
+	}
+	// One cutoff for the whole batch: every row due at now goes, whichever
+	// bucket it is in, so one statement serves every item.
+	cutoff := scheduler.Cutoff(c, now)
+	if _, err := a.Store.DeleteRowsDue(ctx, desc.Table, cutoff, held); err != nil {
+		return failAll(err)
 	}
 	for _, it := range items {
-		desc, _ := scheduler.BucketOf(retention.Category(it.Category))
-		if _, err := a.Store.DeleteRowsBefore(ctx, desc.Table, scheduler.BucketCutoff(it), held); err != nil {
-			failed[it.ObjectID] = err
+		_, end, ok := scheduler.BucketSpan(it)
+		if !ok {
+			continue
+		}
+		next, err := a.Store.NextRowDue(ctx, desc.Table, cutoff, end)
+		if err != nil {
+			out.failed[it.ObjectID] = err
+			continue
+		}
+		if next != nil {
+			out.later[it.ObjectID] = retention.Due(c, *next, "")
 		}
 	}
-	return failed
+	return out
 }

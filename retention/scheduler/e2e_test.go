@@ -194,6 +194,63 @@ func (s *stack) requireSleepingUntil(t *testing.T, due time.Time) {
 	require.True(t, wakes[string(retention.Uploads)].Equal(due), "recorded wake %v, want %v", wakes[string(retention.Uploads)], due)
 }
 
+// TestE2EServerLogsGoAtTheirOwnDueTime writes two request log lines of one
+// hourly bucket whose 30 days end 2 and 3.5 s from now, and checks on the
+// embedded stack that each goes at its own due time, within the engine's
+// lateness, not when the period of the bucket's end runs.
+func TestE2EServerLogsGoAtTheirOwnDueTime(t *testing.T) {
+	ctx := context.Background()
+	s := startStack(t)
+	period := retention.Fixed(retention.ServerLogs)
+	desc, ok := scheduler.BucketOf(retention.ServerLogs)
+	require.True(t, ok)
+	first := time.Now().UTC().Truncate(time.Millisecond).Add(2 * time.Second)
+	second := first.Add(1500 * time.Millisecond)
+	if !first.Add(-period).Truncate(desc.Width).Equal(second.Add(-period).Truncate(desc.Width)) {
+		// An hour's end falls between them: both after it instead.
+		first, second = first.Add(2*time.Second), second.Add(2*time.Second)
+	}
+	dues := []time.Time{first, second}
+	logs := make([]models.RequestLog, len(dues))
+	for i, due := range dues {
+		logs[i] = models.RequestLog{At: due.Add(-period), Method: "GET", Path: "/v1/me", Status: 200, UserID: s.userID}
+	}
+	// The lines first: their bucket's item is due already (its start lies
+	// up to an hour before the first line) and must find them.
+	require.NoError(t, s.store.InsertRequestLogs(ctx, logs))
+	buckets := scheduler.NewBuckets(s.sched)
+	for _, l := range logs {
+		require.NoError(t, buckets.Note(ctx, retention.ServerLogs, l.At))
+	}
+	items, err := s.store.RetentionItemsOf(ctx, string(retention.ServerLogs))
+	require.NoError(t, err)
+	require.Len(t, items, 1, "one item for the bucket")
+
+	exists := func(id string) bool {
+		var n int64
+		require.NoError(t, s.store.DB().Model(&models.RequestLog{}).Where("id = ?", id).Count(&n).Error)
+		return n == 1
+	}
+	seen := make([]time.Time, len(logs))
+	deadline := second.Add(30 * time.Second)
+	for left := len(logs); left > 0; {
+		require.True(t, time.Now().Before(deadline), "%d lines still exist 30 s after the last due time", left)
+		for i, l := range logs {
+			if seen[i].IsZero() && !exists(l.ID) {
+				seen[i] = time.Now()
+				left--
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i, due := range dues {
+		late := seen[i].Sub(due)
+		t.Logf("line %d: due %s, seen gone %v after it", i+1, due.Format(time.StampMilli), late)
+		require.False(t, seen[i].Before(due), "line %d went %v before its due time", i+1, -late)
+		require.LessOrEqual(t, late, maxLateness, "line %d still existed %v after its due time", i+1, late)
+	}
+}
+
 // cronPatterns are the periodic scheduling mechanisms that must not decide
 // when data is deleted: data dies at its own due time (see package expiry).
 var cronPatterns = []*regexp.Regexp{

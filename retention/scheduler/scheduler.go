@@ -146,10 +146,40 @@ func (s *Scheduler) Reevaluate(ctx context.Context, h models.LegalHold) error {
 
 // EnsureRunning wakes the workflow of every category the engine enforces,
 // so that each runs and re-reads its due times. A worker calls it once at
-// start: it decides no deletion, it only makes sure the processes exist.
+// start: it decides no deletion, it only makes sure the processes exist,
+// after bringing forward the bucket items stored by earlier versions.
 func (s *Scheduler) EnsureRunning(ctx context.Context) error {
+	if err := s.alignBuckets(ctx); err != nil {
+		return err
+	}
 	for _, c := range Enforced {
 		if err := s.Waker.Wake(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alignBuckets moves bucket items that earlier versions made due when the
+// period of the bucket's END ran (up to a bucket width after its first
+// rows' periods) to when the period of its start runs. Items already
+// moved by the engine, or failing, keep their time.
+func (s *Scheduler) alignBuckets(ctx context.Context) error {
+	for _, b := range Bucketed {
+		items, err := s.Store.RetentionItemsOf(ctx, string(b.Category))
+		if err != nil {
+			return err
+		}
+		var early []models.RetentionItem
+		for _, it := range items {
+			start, end, ok := BucketSpan(it)
+			if !ok || it.Attempts > 0 || !it.DueAt.Equal(retention.Due(b.Category, end, "")) {
+				continue
+			}
+			it.DueAt = retention.Due(b.Category, start, "")
+			early = append(early, it)
+		}
+		if err := s.Store.ScheduleRetention(ctx, early); err != nil {
 			return err
 		}
 	}
@@ -182,8 +212,12 @@ var Elsewhere = map[retention.Category]string{
 const SweepPrefix = "sweep:"
 
 // Bucket describes a category whose rows are too many to schedule one by
-// one: they are due together per time bucket, and a bucket's item deletes
-// every row of Table older than the bucket's end.
+// one. The rows whose clocks fall within the same Width share one item,
+// due when the period of the bucket's start ends. Each run of the item
+// deletes every row of Table whose own period has ended and moves the item
+// to the end of the next row's period, until the bucket is empty: every
+// row goes at its own due time, and a bucket wakes the engine at most once
+// per row time, however many rows it holds.
 type Bucket struct {
 	Category retention.Category
 	Table    string
@@ -223,22 +257,24 @@ func NewBuckets(s *Scheduler) *Buckets {
 	return &Buckets{s: s, seen: map[retention.Category]time.Time{}}
 }
 
-// Note makes sure the bucket holding a row of category c written at t has
-// its item. The bucket's item starts its clock at the bucket's end, so no
-// row is deleted before its own period has run.
+// Note makes sure the bucket holding a row of category c whose clock is t
+// has its item. The item is named after the bucket's end and starts its
+// clock at the bucket's start: no row of the bucket is due sooner, and the
+// first is due then.
 func (b *Buckets) Note(ctx context.Context, c retention.Category, t time.Time) error {
 	desc, ok := BucketOf(c)
 	if !ok {
 		return fmt.Errorf("retention: %s is not bucketed", c)
 	}
-	end := t.UTC().Truncate(desc.Width).Add(desc.Width)
+	start := t.UTC().Truncate(desc.Width)
+	end := start.Add(desc.Width)
 	b.mu.Lock()
 	known := b.seen[c].Equal(end)
 	b.mu.Unlock()
 	if known {
 		return nil
 	}
-	if err := b.s.Schedule(ctx, Item{Category: c, ObjectID: end.Format(time.RFC3339), Start: end}); err != nil {
+	if err := b.s.Schedule(ctx, Item{Category: c, ObjectID: end.Format(time.RFC3339), Start: start}); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -249,11 +285,22 @@ func (b *Buckets) Note(ctx context.Context, c retention.Category, t time.Time) e
 	return nil
 }
 
-// BucketCutoff returns the time before which a bucket item's rows go: the
-// bucket's end, or for a sweep the start of a period ending at its due time.
-func BucketCutoff(it models.RetentionItem) time.Time {
-	if end, err := time.Parse(time.RFC3339, it.ObjectID); err == nil {
-		return end
+// BucketSpan returns the clock times a bucket item covers, from start
+// (included) to end (excluded); ok is false for a sweep, which covers
+// every row and runs once.
+func BucketSpan(it models.RetentionItem) (start, end time.Time, ok bool) {
+	desc, bucketed := BucketOf(retention.Category(it.Category))
+	end, err := time.Parse(time.RFC3339, it.ObjectID)
+	if !bucketed || err != nil {
+		return time.Time{}, time.Time{}, false
 	}
-	return retention.Lookup(retention.Category(it.Category)).Period.Before(it.DueAt)
+	return end.Add(-desc.Width), end, true
+}
+
+// Cutoff returns the latest clock of a row of category c whose period has
+// ended at now: rows at or before it are due. Months are counted back
+// from now; a day that has no match months later (29 February, 12 months
+// on) is past from the start of the next day, 1 March.
+func Cutoff(c retention.Category, now time.Time) time.Time {
+	return retention.Lookup(c).Period.Before(now)
 }
