@@ -177,8 +177,8 @@ func register(b *testing.B, email string) *browser {
 	var v struct {
 		CSRFToken string `json:"csrf_token"`
 	}
-	br.mustJSON(b, http.MethodPost, "/v1/auth/register", map[string]string{
-		"email": email, "password": "bench password 123", "display_name": "Bench", "timezone": "UTC",
+	br.mustJSON(b, http.MethodPost, "/v1/auth/register", map[string]any{
+		"email": email, "password": "bench password 123", "display_name": "Bench", "timezone": "UTC", "country": "FR", "age": 30,
 	}, http.StatusCreated, &v)
 	br.csrf = v.CSRFToken
 	return br

@@ -135,8 +135,8 @@ func newCreator(b *testing.B, base string) *creator {
 		b.Fatal(err)
 	}
 	c.csrf = tok.CSRFToken
-	if _, err := c.call(http.MethodPost, "/v1/auth/register", map[string]string{"email": "bench@example.com",
-		"password": "bench password 123", "display_name": "Bench", "timezone": "UTC"}, "", &tok); err != nil {
+	if _, err := c.call(http.MethodPost, "/v1/auth/register", map[string]any{"email": "bench@example.com",
+		"password": "bench password 123", "display_name": "Bench", "timezone": "UTC", "country": "FR", "age": 30}, "", &tok); err != nil {
 		b.Fatal(err)
 	}
 	c.csrf = tok.CSRFToken

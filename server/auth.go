@@ -45,12 +45,14 @@ func (s *base) setCSRFCookie(c *gin.Context, sessionID string) string {
 	return token
 }
 
-// registerRequest is the body of POST /v1/auth/register.
+// registerRequest is the body of POST /v1/auth/register: the account and
+// the age confirmation (country and age), which is checked, not stored.
 type registerRequest struct {
 	Email       string `json:"email"`
 	Password    string `json:"password"`
 	DisplayName string `json:"display_name"`
 	Timezone    string `json:"timezone"`
+	ageConfirmation
 }
 
 // sessionResponse answers a sign-in: the profile and the CSRF token of the
@@ -72,6 +74,10 @@ func (s *accountsAPI) register(c *gin.Context) {
 		return
 	}
 	fields := map[string]string{}
+	if err := req.check(fields); err != nil {
+		s.fail(c, err)
+		return
+	}
 	email, msg := validateEmail(req.Email)
 	if msg != "" {
 		fields["email"] = msg

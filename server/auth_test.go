@@ -30,15 +30,15 @@ func TestRegistration(t *testing.T) {
 
 		tests := []struct {
 			name      string
-			body      map[string]string
+			body      map[string]any
 			wantField string
 		}{
-			{"bad email", map[string]string{"email": "not-an-email", "password": goodPassword, "display_name": "A", "timezone": "UTC"}, "email"},
-			{"email without domain dot", map[string]string{"email": "a@localhost", "password": goodPassword, "display_name": "A", "timezone": "UTC"}, "email"},
-			{"weak password", map[string]string{"email": "a@example.com", "password": "short", "display_name": "A", "timezone": "UTC"}, "password"},
-			{"common password", map[string]string{"email": "a@example.com", "password": "password123", "display_name": "A", "timezone": "UTC"}, "password"},
-			{"unknown timezone", map[string]string{"email": "a@example.com", "password": goodPassword, "display_name": "A", "timezone": "Mars/Olympus"}, "timezone"},
-			{"missing display name", map[string]string{"email": "a@example.com", "password": goodPassword, "timezone": "UTC"}, "display_name"},
+			{"bad email", map[string]any{"country": "FR", "age": 30, "email": "not-an-email", "password": goodPassword, "display_name": "A", "timezone": "UTC"}, "email"},
+			{"email without domain dot", map[string]any{"country": "FR", "age": 30, "email": "a@localhost", "password": goodPassword, "display_name": "A", "timezone": "UTC"}, "email"},
+			{"weak password", map[string]any{"country": "FR", "age": 30, "email": "a@example.com", "password": "short", "display_name": "A", "timezone": "UTC"}, "password"},
+			{"common password", map[string]any{"country": "FR", "age": 30, "email": "a@example.com", "password": "password123", "display_name": "A", "timezone": "UTC"}, "password"},
+			{"unknown timezone", map[string]any{"country": "FR", "age": 30, "email": "a@example.com", "password": goodPassword, "display_name": "A", "timezone": "Mars/Olympus"}, "timezone"},
+			{"missing display name", map[string]any{"country": "FR", "age": 30, "email": "a@example.com", "password": goodPassword, "timezone": "UTC"}, "display_name"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +62,8 @@ func TestRegistration(t *testing.T) {
 		t.Run("duplicate email is 409", func(t *testing.T) {
 			other := env.Client()
 			other.FetchCSRF()
-			r := other.Do(http.MethodPost, "/v1/auth/register", map[string]string{
-				"email": "ADA@example.com", "password": goodPassword, "display_name": "Ada 2", "timezone": "UTC",
+			r := other.Do(http.MethodPost, "/v1/auth/register", map[string]any{
+				"email": "ADA@example.com", "password": goodPassword, "display_name": "Ada 2", "timezone": "UTC", "country": "FR", "age": 30,
 			})
 			require.Equal(t, http.StatusConflict, r.Status)
 			require.Contains(t, r.Problem(t).Errors, "email")
@@ -265,8 +265,8 @@ func TestProductionCookies(t *testing.T) {
 	}
 	r.JSON(t, &csrf)
 	// The jar does not send Secure cookies over plain HTTP: echo it by hand.
-	r = c.Do(http.MethodPost, "/v1/auth/register", map[string]string{
-		"email": "lee@example.com", "password": goodPassword, "display_name": "Lee", "timezone": "Asia/Seoul",
+	r = c.Do(http.MethodPost, "/v1/auth/register", map[string]any{
+		"email": "lee@example.com", "password": goodPassword, "display_name": "Lee", "timezone": "Asia/Seoul", "country": "KR", "age": 30,
 	}, "X-CSRF-Token", csrf.CSRFToken, "Cookie", "__Host-loomcast_csrf="+csrf.CSRFToken)
 	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
 
@@ -294,8 +294,8 @@ func TestDevelopmentCookies(t *testing.T) {
 	env := servertest.New(t, models.SQLite, servertest.Options{})
 	c := env.Client()
 	c.FetchCSRF()
-	r := c.Do(http.MethodPost, "/v1/auth/register", map[string]string{
-		"email": "mo@example.com", "password": goodPassword, "display_name": "Mo", "timezone": "UTC",
+	r := c.Do(http.MethodPost, "/v1/auth/register", map[string]any{
+		"email": "mo@example.com", "password": goodPassword, "display_name": "Mo", "timezone": "UTC", "country": "FR", "age": 30,
 	})
 	require.Equal(t, http.StatusCreated, r.Status)
 	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {

@@ -24,13 +24,36 @@ const (
 
 // googleStart sends the browser to Google's consent page with a fresh
 // state and PKCE verifier, each kept in a short-lived cookie.
+//
+// Signing up with Google needs the age confirmation that registration
+// asks (country and age), and the start is the only request of the flow
+// that the web app makes: Google sends the browser back to the callback.
+// So the start takes them as query parameters, checks them at once (a
+// child is refused before the browser goes to Google, so no Google
+// identity of theirs ever reaches us), and keeps only the outcome in the
+// state cookie, bound to the state by a MAC with the session key: neither
+// the age nor the country is kept. Without them the
+// flow still signs into an existing account; only creating one needs it.
 func (s *accountsAPI) googleStart(c *gin.Context) {
 	if s.google == nil {
 		s.fail(c, errorf(CodeNotFound, "Google sign-in is not configured on this server."))
 		return
 	}
 	state, verifier := randomToken(32), oauth2.GenerateVerifier()
-	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(googleStateCookie), state, googleFlowPath, config.OAuthFlowTTL, true))
+	cookieState := state
+	if conf, given := ageFromQuery(c); given {
+		fields := map[string]string{}
+		if err := conf.check(fields); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if len(fields) > 0 {
+			s.fail(c, invalid(fields))
+			return
+		}
+		cookieState = state + "." + s.cookies.ageConfirmedTag(state)
+	}
+	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(googleStateCookie), cookieState, googleFlowPath, config.OAuthFlowTTL, true))
 	http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(googleVerifierCookie), verifier, googleFlowPath, config.OAuthFlowTTL, true))
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusFound, s.google.AuthCodeURL(state, verifier))
@@ -44,7 +67,9 @@ func (s *accountsAPI) googleCallback(c *gin.Context) {
 		s.fail(c, errorf(CodeNotFound, "Google sign-in is not configured on this server."))
 		return
 	}
-	state, _ := c.Cookie(s.cookies.flowName(googleStateCookie))
+	cookieState, _ := c.Cookie(s.cookies.flowName(googleStateCookie))
+	state, tag, _ := strings.Cut(cookieState, ".")
+	ageConfirmed := tag != "" && s.cookies.validAgeConfirmedTag(state, tag)
 	verifier, _ := c.Cookie(s.cookies.flowName(googleVerifierCookie))
 	for _, name := range []string{googleStateCookie, googleVerifierCookie} {
 		http.SetCookie(c.Writer, s.cookies.cookie(s.cookies.flowName(name), "", googleFlowPath, -1, true))
@@ -76,7 +101,11 @@ func (s *accountsAPI) googleCallback(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "Google could not be reached; try again in a minute.", RetryAfter: 30})
 		return
 	}
-	u, err := s.googleAccount(c, id)
+	u, err := s.googleAccount(c, id, ageConfirmed)
+	if errors.Is(err, errAgeNotConfirmed) {
+		s.redirectToApp(c, "age_confirmation_required")
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -92,8 +121,13 @@ func (s *accountsAPI) googleCallback(c *gin.Context) {
 	s.redirectToApp(c, "")
 }
 
-// googleAccount finds or creates the account for a Google identity.
-func (s *accountsAPI) googleAccount(c *gin.Context, id google.Identity) (models.User, error) {
+// errAgeNotConfirmed stops a Google sign-in that would create an account
+// without the age confirmation; nothing of the identity is kept.
+var errAgeNotConfirmed = errors.New("a new account needs the age confirmation")
+
+// googleAccount finds or creates the account for a Google identity; it
+// creates one only when the flow started with the age confirmation.
+func (s *accountsAPI) googleAccount(c *gin.Context, id google.Identity, ageConfirmed bool) (models.User, error) {
 	ctx := c.Request.Context()
 	u, err := s.store.UserByGoogleSub(ctx, id.Subject)
 	if err == nil {
@@ -116,6 +150,9 @@ func (s *accountsAPI) googleAccount(c *gin.Context, id google.Identity) (models.
 		return s.store.UserByID(ctx, u.ID)
 	case !errors.Is(err, models.ErrNotFound):
 		return models.User{}, err
+	}
+	if !ageConfirmed {
+		return models.User{}, errAgeNotConfirmed
 	}
 	name := strings.TrimSpace(id.Name)
 	if name == "" {

@@ -23,6 +23,8 @@ func TestCreatesHonourIdempotencyKey(t *testing.T) {
 		u := c.Register("idem@example.com", pw)
 		anon := env.Client()
 		anon.FetchCSRF()
+		reported := env.Client().Register("reported@example.com", pw)
+		dpo := staffClient(t, env, "dpo-idem@loomcast.example.com", models.RolePrivacy)
 		ctx := context.Background()
 		count := func(model any, where string, args ...any) int64 {
 			var n int64
@@ -81,6 +83,18 @@ func TestCreatesHonourIdempotencyKey(t *testing.T) {
 				},
 				status:  http.StatusAccepted,
 				created: func() int64 { return count(&models.PrivacyRequest{}, "email = ?", "someone@example.com") },
+			},
+			{
+				name: "POST /v1/admin/users/{id}/child-report",
+				send: func(key string, variant int) *servertest.Response {
+					region := []string{"FR", "DE"}[variant]
+					return dpo.Do(http.MethodPost, "/v1/admin/users/"+reported.ID+"/child-report", map[string]any{"reporter_contact": "parent@example.com",
+						"statement": "This is my daughter's account; she is 11.", "region": region}, "Idempotency-Key", key)
+				},
+				status: http.StatusAccepted,
+				created: func() int64 {
+					return count(&models.PrivacyRequest{}, "user_id = ? AND source = ?", reported.ID, "child_report")
+				},
 			},
 		}
 		for _, tt := range tests {

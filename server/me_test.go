@@ -164,7 +164,7 @@ func TestGoogleSignIn(t *testing.T) {
 		t.Run("creates an account", func(t *testing.T) {
 			c := env.Client()
 			env.Google.SignInAs(google.Identity{Subject: "g-100", Email: "sam@example.com", EmailVerified: true, Name: "Sam", Picture: "https://lh3.example.com/sam"})
-			r := c.Do(http.MethodGet, "/v1/auth/google/start", nil) // follows consent and callback, lands on /v1/me
+			r := c.Do(http.MethodGet, "/v1/auth/google/start?country=GB&age=30", nil) // follows consent and callback, lands on /v1/me
 			require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
 			var p servertest.SessionUser
 			r.JSON(t, &p)

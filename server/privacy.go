@@ -171,7 +171,7 @@ func (s *privacyAPI) createPrivacyRequest(c *gin.Context) {
 	// same one).
 	deadline := wfprivacy.NewClock(regime, now).Deadline()
 	r := &models.PrivacyRequest{UserID: p.User.ID, Email: p.User.Email, Type: right.Type, FiledAs: right.Name, Regime: string(regime),
-		Region: strings.ToUpper(body.Region), Source: "account", Status: loomcast.PrivacyReceived, Details: details, ReceivedAt: now, DeadlineAt: &deadline}
+		Region: strings.ToUpper(body.Region), Source: wfprivacy.SourceAccount, Status: loomcast.PrivacyReceived, Details: details, ReceivedAt: now, DeadlineAt: &deadline}
 	s.filePrivacyRequest(c, r, right, true)
 }
 
@@ -203,19 +203,9 @@ func (s *privacyAPI) recentAuth(c *gin.Context, p *principal, password string) e
 // filePrivacyRequest stores the request (or joins the open identical one)
 // and starts its process.
 func (s *privacyAPI) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest, right wfprivacy.Right, verified bool) {
-	ctx := c.Request.Context()
-	joined, err := s.store.CreatePrivacyRequest(ctx, r)
-	if err != nil {
-		s.fail(c, err)
+	joined, ok := s.fileRequest(c, r, right, verified, nil)
+	if !ok {
 		return
-	}
-	if !joined {
-		if err := s.startPrivacyWorkflow(ctx, *r, right, verified); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
-			s.log(c).Error("start privacy request", "request_id", r.ID, "error", err.Error())
-			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; nothing was recorded. Try again in a minute.", RetryAfter: 30})
-			return
-		}
 	}
 	v := s.toPrivacyView(*r)
 	v.Joined = joined
@@ -224,6 +214,39 @@ func (s *privacyAPI) filePrivacyRequest(c *gin.Context, r *models.PrivacyRequest
 		status = http.StatusOK
 	}
 	c.JSON(status, v)
+}
+
+// fileRequest stores the request, or joins the open one of the same type
+// by the same email (r then holds that one), runs record on it when record
+// is not nil, and starts the process of a new one. A request whose process
+// cannot start is closed as such. When ok is false the caller has been
+// answered.
+func (s *privacyAPI) fileRequest(c *gin.Context, r *models.PrivacyRequest, right wfprivacy.Right, verified bool,
+	record func(ctx context.Context, joined bool) error) (joined, ok bool) {
+	ctx := c.Request.Context()
+	joined, err := s.store.CreatePrivacyRequest(ctx, r)
+	if err != nil {
+		s.fail(c, err)
+		return joined, false
+	}
+	if record != nil {
+		if err := record(ctx, joined); err != nil {
+			if !joined {
+				_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be recorded")})
+			}
+			s.fail(c, err)
+			return joined, false
+		}
+	}
+	if !joined {
+		if err := s.startPrivacyWorkflow(ctx, *r, right, verified); err != nil {
+			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
+			s.log(c).Error("start privacy request", "request_id", r.ID, "error", err.Error())
+			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; nothing was recorded. Try again in a minute.", RetryAfter: 30})
+			return joined, false
+		}
+	}
+	return joined, true
 }
 
 func (s *privacyAPI) startPrivacyWorkflow(ctx context.Context, r models.PrivacyRequest, right wfprivacy.Right, verified bool) error {
@@ -361,5 +384,6 @@ func (s *privacyAPI) addRoutes(r routers) {
 	r.staff.POST("/privacy/requests/:id/extend", privacyTeam, s.adminExtendPrivacyRequest)
 	r.staff.POST("/privacy/requests/:id/clarify", privacyTeam, s.adminClarifyPrivacyRequest)
 	r.staff.DELETE("/users/:id/restriction", privacyTeam, s.adminLiftRestriction)
+	r.staff.POST("/users/:id/child-report", privacyTeam, s.adminChildReport)
 	r.staff.GET("/outbox", s.requireRole(models.RolePrivacy, models.RoleSupport), s.adminOutbox)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/loomcast/loomcast/mail"
+	"github.com/loomcast/loomcast/models"
 	wfprivacy "github.com/loomcast/loomcast/workflows/privacy"
 )
 
@@ -17,6 +19,10 @@ type adminPrivacyView struct {
 	UserID string `json:"user_id,omitempty"`
 	Email  string `json:"email"`
 	Source string `json:"source"`
+}
+
+func (s *privacyAPI) toAdminView(r models.PrivacyRequest) adminPrivacyView {
+	return adminPrivacyView{privacyRequestView: s.toPrivacyView(r), UserID: r.UserID, Email: r.Email, Source: r.Source}
 }
 
 // adminPrivacyRequests answers GET /v1/admin/privacy/requests: the open
@@ -29,7 +35,7 @@ func (s *privacyAPI) adminPrivacyRequests(c *gin.Context) {
 	}
 	out := make([]adminPrivacyView, len(rs))
 	for i, r := range rs {
-		out[i] = adminPrivacyView{privacyRequestView: s.toPrivacyView(r), UserID: r.UserID, Email: r.Email, Source: r.Source}
+		out[i] = s.toAdminView(r)
 	}
 	c.JSON(http.StatusOK, gin.H{"requests": out})
 }
@@ -43,23 +49,38 @@ func (s *privacyAPI) adminPrivacyRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	audit, err := s.store.PrivacyAuditOf(ctx, r.ID)
+	detail, err := s.adminRequestDetail(ctx, r)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	type entry struct {
-		At     time.Time `json:"at"`
-		Actor  string    `json:"actor"`
-		Action string    `json:"action"`
-		Detail string    `json:"detail,omitempty"`
+	c.JSON(http.StatusOK, detail)
+}
+
+// auditEntry is one entry of a request's audit log, for staff.
+type auditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// adminRequestDetail is a request with its audit log, as staff read it.
+type adminRequestDetail struct {
+	Request adminPrivacyView `json:"request"`
+	Audit   []auditEntry     `json:"audit"`
+}
+
+func (s *privacyAPI) adminRequestDetail(ctx context.Context, r models.PrivacyRequest) (adminRequestDetail, error) {
+	audit, err := s.store.PrivacyAuditOf(ctx, r.ID)
+	if err != nil {
+		return adminRequestDetail{}, err
 	}
-	entries := make([]entry, len(audit))
+	entries := make([]auditEntry, len(audit))
 	for i, a := range audit {
-		entries[i] = entry{At: a.At.UTC(), Actor: a.Actor, Action: a.Action, Detail: a.Detail}
+		entries[i] = auditEntry{At: a.At.UTC(), Actor: a.Actor, Action: a.Action, Detail: a.Detail}
 	}
-	c.JSON(http.StatusOK, gin.H{"request": adminPrivacyView{privacyRequestView: s.toPrivacyView(r), UserID: r.UserID, Email: r.Email, Source: r.Source},
-		"audit": entries})
+	return adminRequestDetail{Request: s.toAdminView(r), Audit: entries}, nil
 }
 
 // adminReviewPrivacyRequest answers POST /v1/admin/privacy/requests/{id}/review.

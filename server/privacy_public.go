@@ -53,18 +53,10 @@ func (s *privacyAPI) createPublicPrivacyRequest(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	r := &models.PrivacyRequest{Email: models.NormalizeEmail(body.Email), Type: right.Type, FiledAs: right.Name, Regime: string(regime),
-		Region: strings.ToUpper(body.Region), Source: "public", Status: loomcast.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
-	joined, err := s.store.CreatePrivacyRequest(ctx, r)
-	if err != nil {
-		s.fail(c, err)
+		Region: strings.ToUpper(body.Region), Source: wfprivacy.SourcePublic, Status: loomcast.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
+	joined, ok := s.fileRequest(c, r, right, false, nil)
+	if !ok {
 		return
-	}
-	if !joined {
-		if err := s.startPrivacyWorkflow(ctx, *r, right, false); err != nil {
-			_ = s.store.UpdatePrivacyRequest(context.WithoutCancel(ctx), r.ID, models.PrivacyFields{Status: models.Ptr(loomcast.PrivacyClosed), Answer: models.Ptr("could not be started")})
-			s.fail(c, &Error{Code: CodeUnavailable, Message: "The request could not be filed right now; try again in a minute.", RetryAfter: 30})
-			return
-		}
 	}
 	if r.Status == loomcast.PrivacyVerifying && (!joined || r.CodeExpiresAt == nil || s.now().After(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter))) {
 		if err := s.sendPrivacyCode(ctx, *r); err != nil {
@@ -125,7 +117,7 @@ func (s *privacyAPI) codeHash(requestID, code string) string {
 // for its email proof.
 func (s *privacyAPI) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, bool) {
 	r, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id"))
-	if err != nil || r.Source != "public" {
+	if err != nil || r.Source != wfprivacy.SourcePublic {
 		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
 		return r, false
 	}

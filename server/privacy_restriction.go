@@ -34,13 +34,8 @@ func (s *privacyAPI) adminLiftRestriction(c *gin.Context) {
 // it in the security log.
 func (s *privacyAPI) liftRestriction(c *gin.Context, userID, by string) {
 	ctx := c.Request.Context()
-	u, err := s.store.UserByID(ctx, userID)
-	if errors.Is(err, models.ErrNotFound) {
-		s.fail(c, errorf(CodeNotFound, "No user has this ID."))
-		return
-	}
-	if err != nil {
-		s.fail(c, err)
+	u, ok := s.userByID(c, userID)
+	if !ok {
 		return
 	}
 	if u.RestrictedAt == nil {
@@ -75,4 +70,19 @@ func (s *privacyAPI) resumeDeferredWebhooks(ctx context.Context, userID string) 
 	}
 	_, err = s.store.ResumeDeferredWebhooks(ctx, models.SourceTikTok, accounts)
 	return err
+}
+
+// userByID loads the account that a staff route names; when ok is false
+// the caller has been answered (404 for an unknown ID).
+func (s *privacyAPI) userByID(c *gin.Context, id string) (u models.User, ok bool) {
+	u, err := s.store.UserByID(c.Request.Context(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		s.fail(c, errorf(CodeNotFound, "No user has this ID."))
+		return u, false
+	}
+	if err != nil {
+		s.fail(c, err)
+		return u, false
+	}
+	return u, true
 }

@@ -628,7 +628,7 @@ func TestGoogleAccountsReauthenticateWithGoogle(t *testing.T) {
 	env := servertest.New(t, models.SQLite, servertest.Options{})
 	c := env.Client()
 	env.Google.SignInAs(googlefake.IdentityFor("gina@example.com"))
-	require.Equal(t, http.StatusOK, c.Do(http.MethodGet, "/v1/auth/google/start", nil).Status)
+	require.Equal(t, http.StatusOK, c.Do(http.MethodGet, "/v1/auth/google/start?country=FR&age=30", nil).Status)
 	c.FetchCSRF()
 	r := c.Do(http.MethodPost, "/v1/privacy/requests", map[string]any{"type": "portability", "region": "FR"})
 	require.Equal(t, http.StatusAccepted, r.Status, "a fresh Google sign-in is enough: %s", r.Body)

@@ -30,6 +30,9 @@ const (
 	CodeInternal         Code = "internal"
 	CodeMethodNotAllowed Code = "method-not-allowed"
 	CodeReauthRequired   Code = "reauthentication-required"
+	// CodeUnderAge refuses an account to a person below the minimum age
+	// of their country (policy 000 section 12, 004 section 16).
+	CodeUnderAge Code = "under-age"
 )
 
 type problemKind struct {
@@ -45,6 +48,7 @@ var problems = map[Code]problemKind{
 	CodeReauthRequired:   {http.StatusUnauthorized, "Password confirmation required"},
 	CodeCSRF:             {http.StatusForbidden, "CSRF check failed"},
 	CodeForbidden:        {http.StatusForbidden, "Forbidden"},
+	CodeUnderAge:         {http.StatusForbidden, "Below the minimum age"},
 	CodeNotFound:         {http.StatusNotFound, "Not found"},
 	CodeMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
 	CodeConflict:         {http.StatusConflict, "Conflict"},

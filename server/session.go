@@ -125,6 +125,19 @@ func (k cookies) validCSRFToken(token, sessionID string) bool {
 	return hmac.Equal(got, k.mac("csrf", sessionID, nonce))
 }
 
+// ageConfirmedTag marks a Google sign-in state whose start passed the age
+// confirmation: a MAC of the state, so the mark cannot be added to a
+// cookie by hand nor moved to another flow.
+func (k cookies) ageConfirmedTag(state string) string {
+	return base64.RawURLEncoding.EncodeToString(k.mac("google-age-confirmed", state))
+}
+
+// validAgeConfirmedTag checks a mark made by ageConfirmedTag.
+func (k cookies) validAgeConfirmedTag(state, tag string) bool {
+	got, err := base64.RawURLEncoding.DecodeString(tag)
+	return err == nil && hmac.Equal(got, k.mac("google-age-confirmed", state))
+}
+
 // cookie builds a cookie with Loomcast's attributes: HttpOnly unless the
 // page script must read it, SameSite=Lax, Secure in production.
 func (k cookies) cookie(name, value, path string, maxAge time.Duration, httpOnly bool) *http.Cookie {

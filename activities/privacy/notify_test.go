@@ -73,3 +73,36 @@ func TestNoticesNameTheRegimesAuthority(t *testing.T) {
 		})
 	}
 }
+
+// The holder of an account erased on a parent's report did not file the
+// request: the acknowledgement says who did and why.
+func TestChildReportAcknowledgementSaysWhy(t *testing.T) {
+	ctx := context.Background()
+	store := modelstest.Open(t, models.SQLite)
+	tests := []struct {
+		name, source, wantSubject, wantText string
+	}{
+		{"filed by the person", wf.SourceAccount, "We received your privacy request", "We received your erasure request"},
+		{"filed on a parent's report", wf.SourceChildReport, "Your Loomcast account is being erased", "A parent or guardian told us"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &models.PrivacyRequest{Email: fmt.Sprintf("kid%d@example.com", i), Type: wf.TypeErasure, FiledAs: "erasure", Regime: string(calendar.GDPR),
+				Source: tt.source, Status: loomcast.PrivacyReceived}
+			_, err := store.CreatePrivacyRequest(ctx, req)
+			require.NoError(t, err)
+			sent := &sentMail{}
+			a := &Activities{Store: store, Mail: sent}
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivity(a.NotifyPrivacy)
+			_, err = env.ExecuteActivity(a.NotifyPrivacy, wf.Notice{RequestID: req.ID, Kind: wf.NoticeAcknowledged})
+			require.NoError(t, err)
+			require.Len(t, sent.msgs, 1)
+			require.Equal(t, req.Email, sent.msgs[0].To)
+			require.Equal(t, tt.wantSubject, sent.msgs[0].Subject)
+			require.Contains(t, sent.msgs[0].Text, tt.wantText)
+			require.Contains(t, sent.msgs[0].Text, req.ID)
+		})
+	}
+}

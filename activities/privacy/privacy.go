@@ -108,6 +108,13 @@ func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
 	case wf.NoticeAcknowledged:
 		msg.Subject = "We received your privacy request"
 		msg.Text = fmt.Sprintf("We received your %s request (reference %s) and will answer by %s.\n", r.FiledAs, r.ID, due) + complain
+		if r.Source == wf.SourceChildReport {
+			// The account holder did not ask: say who did and why.
+			msg.Subject = "Your Loomcast account is being erased"
+			msg.Text = fmt.Sprintf("A parent or guardian told us that this Loomcast account belongs to a child below the minimum age where they live "+
+				"(%d in the EU, the EEA and the UK, %d elsewhere). As our privacy policy promises, we are erasing the account and its data, "+
+				"by %s at the latest (reference %s).\n", calendar.MinimumAgeEurope, calendar.MinimumAgeElsewhere, due, r.ID) + complain
+		}
 	case wf.NoticeExtended:
 		msg.Subject = "Your privacy request needs more time"
 		msg.Text = fmt.Sprintf("We need more time to answer your %s request (reference %s), as the law allows. We will answer by %s.\n\nWhy: %s\n", r.FiledAs, r.ID, due, n.Reason) + complain

@@ -80,3 +80,48 @@ func TestRegime(t *testing.T) {
 		})
 	}
 }
+
+func TestMinimumAge(t *testing.T) {
+	tests := []struct {
+		name, country string
+		want          int
+	}{
+		{"EU member", "FR", 16},
+		{"lower case", " de ", 16},
+		{"EEA, not EU", "NO", 16},
+		{"EU outermost region", "RE", 16},
+		{"UK", "GB", 16},
+		{"UK as the EU spells it", "uk", 16},
+		{"Greece as the EU spells it", "EL", 16},
+		{"United States", "US", 13},
+		{"Switzerland is not in the EEA", "CH", 13},
+		{"Canada", "CA", 13},
+		{"Japan", "JP", 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MinimumAge(tt.country)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+	refused := []struct {
+		name, country string
+		want          error
+	}{
+		{"empty", "", ErrNoCountry},
+		{"blank", "  ", ErrNoCountry},
+		{"a group of countries", "EU", ErrUnknownCountry},
+		{"private use", "ZZ", ErrUnknownCountry},
+		{"unassigned", "QQ", ErrUnknownCountry},
+		{"a name", "France", ErrUnknownCountry},
+		{"numeric", "250", ErrUnknownCountry},
+		{"a subdivision", "US-CA", ErrUnknownCountry},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := MinimumAge(tt.country)
+			require.ErrorIs(t, err, tt.want)
+		})
+	}
+}

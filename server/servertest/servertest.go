@@ -322,6 +322,12 @@ func (c *Client) Do(method, path string, body any, header ...string) *Response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	return c.send(req)
+}
+
+// send sends a request with the client's cookies and reads the answer.
+func (c *Client) send(req *http.Request) *Response {
+	c.env.T.Helper()
 	resp, err := c.http.Do(req)
 	require.NoError(c.env.T, err)
 	defer resp.Body.Close()
@@ -358,8 +364,8 @@ type SessionUser struct {
 func (c *Client) Register(email, password string) SessionUser {
 	c.env.T.Helper()
 	c.FetchCSRF()
-	r := c.Do(http.MethodPost, "/v1/auth/register", map[string]string{
-		"email": email, "password": password, "display_name": "Test User", "timezone": "Europe/Paris",
+	r := c.Do(http.MethodPost, "/v1/auth/register", map[string]any{
+		"email": email, "password": password, "display_name": "Test User", "timezone": "Europe/Paris", "country": "FR", "age": 30,
 	})
 	require.Equal(c.env.T, http.StatusCreated, r.Status, "body: %s", r.Body)
 	return c.keepSession(r)
@@ -420,16 +426,39 @@ func (c *Client) ConnectChannel(platform string) string {
 		if u, err := url.Parse(loc); err == nil && u.Query().Get("channel_connected") != "" {
 			return u.Query().Get("channel_connected")
 		}
-		req, err := http.NewRequest(http.MethodGet, loc, nil)
-		require.NoError(c.env.T, err)
-		resp, err := c.http.Do(req)
-		require.NoError(c.env.T, err)
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		r = &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+		r = c.get(loc)
 	}
 	c.env.T.Fatalf("connecting %s did not come back connected: %d %s %s", platform, r.Status, r.Header.Get("Location"), r.Body)
 	return ""
+}
+
+// get sends a GET to an absolute URL (a redirect's Location, on the API or
+// a platform's fake).
+func (c *Client) get(loc string) *Response {
+	c.env.T.Helper()
+	req, err := http.NewRequest(http.MethodGet, loc, nil)
+	require.NoError(c.env.T, err)
+	return c.send(req)
+}
+
+// GoogleSignIn goes through Google sign-in (start, the fake's consent,
+// callback) without following the last redirect. query is the start's,
+// such as "?country=FR&age=30" for a new account. It returns the last
+// answer: the redirect to the web app (with auth_error when the sign-in did
+// not succeed), or the problem that stopped the flow.
+func (c *Client) GoogleSignIn(query string) *Response {
+	c.env.T.Helper()
+	c.FollowRedirects(false)
+	defer c.FollowRedirects(true)
+	r := c.Do(http.MethodGet, "/v1/auth/google/start"+query, nil)
+	for i := 0; i < 5 && r.Status == http.StatusFound; i++ {
+		loc := r.Header.Get("Location")
+		if strings.HasPrefix(loc, c.env.HTTP.URL+"/v1/me") {
+			return r
+		}
+		r = c.get(loc)
+	}
+	return r
 }
 
 // Upload sends a synthetic MP4 of the given size and duration and returns its ID.

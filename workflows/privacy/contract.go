@@ -63,6 +63,20 @@ const (
 	NoticeNeedsReview = "needs_review"
 )
 
+// Where a request came from (the request row's Source).
+const (
+	// SourceAccount is a request filed from the person's signed-in account.
+	SourceAccount = "account"
+	// SourcePublic is a request filed with the public form, verified by a
+	// code mailed to the address.
+	SourcePublic = "public"
+	// SourceChildReport is an erasure filed by privacy staff on a parent's
+	// or guardian's report that the account belongs to a child under the
+	// minimum age (policy 000 section 12, 004 section 16); the report is
+	// in the request's audit log.
+	SourceChildReport = "child_report"
+)
+
 // Input starts a request's process.
 type Input struct {
 	RequestID  string
