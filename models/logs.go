@@ -89,6 +89,7 @@ const (
 	ExpireSessions       = "sessions"
 	ExpireWebhookEvents  = "webhook_events"
 	ExpireIdempotency    = "idempotency_keys"
+	ExpireEmailChanges   = "email_changes"
 )
 
 // DeleteRowsBefore deletes the rows of an expirable table that are older
@@ -109,6 +110,8 @@ func (s *Store) DeleteRowsBefore(ctx context.Context, table string, cutoff time.
 		q, model = db.Where("at < ?", cutoff), &SecurityEvent{}
 	case ExpireIdempotency:
 		q, model = db.Where("created_at < ?", cutoff), &IdempotencyRecord{}
+	case ExpireEmailChanges:
+		q, model = db.Where("created_at < ?", cutoff), &EmailChange{}
 	case ExpireSessions:
 		// A session last seen before cutoff expired 30 minutes later.
 		q, model = db.Where("(last_seen_at < ? OR revoked_at < ?)", cutoff, cutoff), &Session{}

@@ -291,6 +291,18 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 CREATE INDEX idempotency_keys_user_idx ON idempotency_keys (user_id);
 `},
+	{7, "email changes", `
+CREATE TABLE email_changes (
+	user_id         TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	new_email       TEXT NOT NULL,
+	request_id      TEXT NOT NULL DEFAULT '',
+	created_at      {{ts}} NOT NULL,
+	code_hash       TEXT NOT NULL DEFAULT '',
+	code_expires_at {{ts}},
+	code_attempts   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX email_changes_created_idx ON email_changes (created_at);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.
