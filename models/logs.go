@@ -93,6 +93,7 @@ const (
 	ExpireWebhookEvents  = "webhook_events"
 	ExpireStripeEvents   = "webhook_events:stripe"
 	ExpireIdempotency    = "idempotency_keys"
+	ExpireEmailChanges   = "email_changes"
 )
 
 // expirable says how the rows of an expirable table age.
@@ -113,6 +114,9 @@ var expirables = map[string]expirable{
 	ExpireRequestLogs:    {model: func() any { return &RequestLog{} }, clock: "at", columns: []string{"at"}, holds: true},
 	ExpireSecurityEvents: {model: func() any { return &SecurityEvent{} }, clock: "at", columns: []string{"at"}, holds: true},
 	ExpireIdempotency:    {model: func() any { return &IdempotencyRecord{} }, clock: "created_at", columns: []string{"created_at"}, holds: true},
+	// A pending email change is a code in flight, not evidence: holds do
+	// not keep it.
+	ExpireEmailChanges: {model: func() any { return &EmailChange{} }, clock: "created_at", columns: []string{"created_at"}},
 	// A session expires 30 minutes after its last use, or after its
 	// revocation should that come first.
 	ExpireSessions: {model: func() any { return &Session{} }, holds: true,

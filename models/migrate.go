@@ -294,6 +294,18 @@ CREATE INDEX idempotency_keys_user_idx ON idempotency_keys (user_id);
 	{7, "webhook delivery age", `
 CREATE INDEX webhook_events_received_idx ON webhook_events (received_at);
 `},
+	{8, "email changes", `
+CREATE TABLE email_changes (
+	user_id         TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	new_email       TEXT NOT NULL,
+	request_id      TEXT NOT NULL DEFAULT '',
+	created_at      {{ts}} NOT NULL,
+	code_hash       TEXT NOT NULL DEFAULT '',
+	code_expires_at {{ts}},
+	code_attempts   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX email_changes_created_idx ON email_changes (created_at);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

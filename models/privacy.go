@@ -200,10 +200,8 @@ func (s *Store) UpdatePrivacyRequest(ctx context.Context, id string, set Privacy
 // returns the attempts made so far, in one statement so that concurrent
 // guesses are all counted.
 func (s *Store) CountPrivacyCodeAttempt(ctx context.Context, id string) (int, error) {
-	err := s.db.WithContext(ctx).Model(&PrivacyRequest{}).Where("id = ?", id).
-		Update("code_attempts", gorm.Expr("code_attempts + 1")).Error
-	if err != nil {
-		return 0, fmt.Errorf("count code attempt: %w", err)
+	if err := s.countCodeAttempt(ctx, &PrivacyRequest{}, "id", id); err != nil {
+		return 0, err
 	}
 	r, err := s.PrivacyRequestByID(ctx, id)
 	return r.CodeAttempts, err

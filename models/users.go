@@ -226,7 +226,7 @@ func (s *Store) PurgeUser(ctx context.Context, id string) error {
 				return fmt.Errorf("purge user %s: %w", id, err)
 			}
 		}
-		for _, model := range []any{&Session{}, &AccessToken{}, &Post{}, &Upload{}, &Channel{}, &RequestLog{}, &SecurityEvent{}, &IdempotencyRecord{}} {
+		for _, model := range []any{&Session{}, &AccessToken{}, &Post{}, &Upload{}, &Channel{}, &RequestLog{}, &SecurityEvent{}, &IdempotencyRecord{}, &EmailChange{}} {
 			if err := tx.Where("user_id = ?", id).Delete(model).Error; err != nil {
 				return fmt.Errorf("purge user %s: %w", id, err)
 			}

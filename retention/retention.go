@@ -122,6 +122,9 @@ const (
 	// IdempotencyRecords are the answers kept so that a retried create
 	// (Idempotency-Key) gets the same answer.
 	IdempotencyRecords Category = "idempotency_records"
+	// EmailChanges are new email addresses waiting for the code mailed
+	// to them (a change asked in the profile or by a rectification).
+	EmailChanges Category = "email_changes"
 )
 
 // Policy is one row of the retention table.
@@ -184,6 +187,8 @@ var Policies = []Policy{
 		"000 §7.1 and §7.4 (a copy of your data, machine-readable): the archive's signed link is valid 7 days, then the archive is deleted"},
 	{IdempotencyRecords, "answers to create requests sent with an Idempotency-Key (who sent it, the answer, encrypted)", AtCreation, Period{Exact: 24 * time.Hour}, Delete, false,
 		"000 §6: server logs, 30 days (these request records are kept 24 hours, well within it)"},
+	{EmailChanges, "a new email address waiting to be confirmed with the code mailed to it", AtCreation, Period{Exact: 24 * time.Hour}, Delete, false,
+		"000 §7.2 and 004 §12 (rectification; no period is stated): the address changes only once its holder confirms it with the mailed code, and the asked change is deleted a day after it was asked"},
 	{Marketing, "marketing data", AtLastActivity, Period{Months: 24}, Delete, false,
 		"004 §10: until you withdraw consent or are inactive for 24 consecutive months, whichever is earlier"},
 }

@@ -34,6 +34,7 @@ func TestTableMatchesTheSeeds(t *testing.T) {
 		{Marketing, start.AddDate(0, 24, 0), Delete},
 		{PrivacyExports, start.AddDate(0, 0, 7), Delete},
 		{IdempotencyRecords, start.Add(24 * time.Hour), Delete},
+		{EmailChanges, start.Add(24 * time.Hour), Delete},
 		{PlatformTokens, start, Delete},
 		{ChannelData, start, Delete},
 		{CloudConnections, start, Delete},

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast/blob"
+	"github.com/loomcast/loomcast/emailchange"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
@@ -56,12 +57,16 @@ type group interface {
 	addRoutes(r routers)
 }
 
-// accountsAPI is sign-up, sign-in (password and Google), the profile,
-// closing the account, personal access tokens and staff's user admin.
+// accountsAPI is sign-up, sign-in (password and Google), the profile and
+// its email changes, closing the account, personal access tokens and
+// staff's user admin.
 type accountsAPI struct {
 	*base
 	temporal client.Client
 	google   GoogleSignIn
+	// mail and emails send the notices and codes of email changes.
+	mail   mail.Sender
+	emails *emailchange.Changes
 }
 
 // creators reads a TikTok creator's live capabilities, for the channels'
@@ -114,7 +119,8 @@ type opsAPI struct {
 func (s *Server) groups(d Deps) []group {
 	creators := creators{grants: d.Grants, tiktok: d.TikTok}
 	return []group{
-		&accountsAPI{base: s.base, temporal: d.Temporal, google: d.Google},
+		&accountsAPI{base: s.base, temporal: d.Temporal, google: d.Google, mail: d.Mail,
+			emails: &emailchange.Changes{Store: s.store, Mail: d.Mail, Buckets: s.buckets, Key: s.cfg.SessionKey, Now: s.now}},
 		&channelsAPI{base: s.base, creators: creators, temporal: d.Temporal, youtube: d.YouTube},
 		&postsAPI{base: s.base, creators: creators, temporal: d.Temporal, blob: d.Blob},
 		&privacyAPI{base: s.base, temporal: d.Temporal, blob: d.Blob, mail: d.Mail},

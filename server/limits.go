@@ -13,6 +13,7 @@ const (
 	maxAttemptsPerIP    = 30
 	maxRegistersPerIP   = 20
 	maxPrivacyMailPerIP = 10
+	maxEmailChangeMail  = 10
 	limiterSweepEntries = 10000
 )
 
@@ -82,6 +83,10 @@ type loginLimits struct {
 	// ipPrivacyMail counts public privacy requests and code resends per
 	// IP: each mails an address the caller merely typed.
 	ipPrivacyMail *window
+	// accountEmailChangeMail counts the codes an account asks to be
+	// mailed to a new address (asking and resending), so that a session
+	// cannot be used to flood someone's mailbox.
+	accountEmailChangeMail *window
 }
 
 func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *loginLimits {
@@ -92,10 +97,11 @@ func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *logi
 		signUpsPerIP = maxRegistersPerIP
 	}
 	return &loginLimits{
-		accountFailures: newWindow(now, limitWindow, maxAccountFailures),
-		ipAttempts:      newWindow(now, limitWindow, attemptsPerIP),
-		ipRegistrations: newWindow(now, time.Hour, signUpsPerIP),
-		ipPrivacyMail:   newWindow(now, time.Hour, maxPrivacyMailPerIP),
+		accountFailures:        newWindow(now, limitWindow, maxAccountFailures),
+		ipAttempts:             newWindow(now, limitWindow, attemptsPerIP),
+		ipRegistrations:        newWindow(now, time.Hour, signUpsPerIP),
+		ipPrivacyMail:          newWindow(now, time.Hour, maxPrivacyMailPerIP),
+		accountEmailChangeMail: newWindow(now, time.Hour, maxEmailChangeMail),
 	}
 }
 

@@ -242,6 +242,31 @@ func (s *base) checkPassword(u models.User, given string) error {
 	return nil
 }
 
+// recentAuthWindow is how recent a Google sign-in must be to stand in for
+// a password re-entry.
+const recentAuthWindow = 10 * time.Minute
+
+// recentAuth checks that the person just proved who they are: the
+// password again, or for an account without one, a Google sign-in in the
+// last 10 minutes.
+func (s *base) recentAuth(c *gin.Context, p *principal, password string) error {
+	if p.User.PasswordHash != nil {
+		return s.checkPassword(p.User, password)
+	}
+	again := errorf(CodeReauthRequired, "Sign in with Google again (GET /v1/auth/google/start), then try again within 10 minutes.")
+	if p.SessionID == "" {
+		return again
+	}
+	sess, err := s.store.SessionByID(c.Request.Context(), p.SessionID)
+	if err != nil {
+		return err
+	}
+	if s.now().Sub(sess.CreatedAt) > recentAuthWindow {
+		return again
+	}
+	return nil
+}
+
 // changePasswordRequest is the body of POST /v1/me/password.
 type changePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -286,6 +311,12 @@ func (s *accountsAPI) changePassword(c *gin.Context) {
 		s.fail(c, fmt.Errorf("end other sessions: %w", err))
 		return
 	}
-	s.securityEvent(ctx, "password_changed", p.User.ID, c.ClientIP(), "other sessions ended")
+	// Whoever stole the old password may have asked to move the account
+	// to their own address: that change goes with the password.
+	if err := s.store.DeleteEmailChange(ctx, p.User.ID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.securityEvent(ctx, "password_changed", p.User.ID, c.ClientIP(), "other sessions ended; any email change waiting cancelled")
 	c.Status(http.StatusNoContent)
 }

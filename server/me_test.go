@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/loomcast/loomcast/google"
-	googlefake "github.com/loomcast/loomcast/google/fake"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/server/servertest"
 	"github.com/loomcast/loomcast/workflows"
@@ -177,13 +176,7 @@ func TestGoogleSignIn(t *testing.T) {
 		t.Run("links an existing account with the same verified email", func(t *testing.T) {
 			pw := env.Client()
 			u := pw.Register("tess@example.com", goodPassword)
-			c := env.Client()
-			env.Google.SignInAs(googlefake.IdentityFor("tess@example.com"))
-			r := c.Do(http.MethodGet, "/v1/auth/google/start", nil)
-			require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
-			var p servertest.SessionUser
-			r.JSON(t, &p)
-			require.Equal(t, u.ID, p.ID)
+			require.Equal(t, u.ID, googleSignIn(t, env, env.Client(), "tess@example.com").ID)
 			got, err := env.Store.UserByID(context.Background(), u.ID)
 			require.NoError(t, err)
 			require.NotNil(t, got.GoogleSub)

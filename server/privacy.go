@@ -103,7 +103,7 @@ func parseRequest(body privacyRequestBody) (wfprivacy.Right, calendar.Regime, st
 	}
 	if ok && right.Type == wfprivacy.TypeRectification {
 		if len(body.Fields) == 0 {
-			problems["fields"] = "name the profile fields to correct and their right values: display_name, timezone"
+			problems["fields"] = "name the profile fields to correct and their right values: display_name, timezone, email"
 		}
 		for k, v := range body.Fields {
 			switch k {
@@ -115,8 +115,14 @@ func parseRequest(body privacyRequestBody) (wfprivacy.Right, calendar.Regime, st
 				if msg := validateTimezone(v); msg != "" {
 					problems["fields."+k] = msg
 				}
+			case "email":
+				// Corrected only once the new address is confirmed with
+				// a code mailed to it (package emailchange).
+				if _, msg := validateEmail(v); msg != "" {
+					problems["fields."+k] = msg
+				}
 			default:
-				problems["fields."+k] = "cannot be corrected this way; correctable: display_name, timezone (email: change it in your profile)"
+				problems["fields."+k] = "cannot be corrected this way; correctable: display_name, timezone, email"
 			}
 		}
 	}
@@ -173,31 +179,6 @@ func (s *privacyAPI) createPrivacyRequest(c *gin.Context) {
 	r := &models.PrivacyRequest{UserID: p.User.ID, Email: p.User.Email, Type: right.Type, FiledAs: right.Name, Regime: string(regime),
 		Region: strings.ToUpper(body.Region), Source: wfprivacy.SourceAccount, Status: loomcast.PrivacyReceived, Details: details, ReceivedAt: now, DeadlineAt: &deadline}
 	s.filePrivacyRequest(c, r, right, true)
-}
-
-// recentAuthWindow is how recent a Google sign-in must be to stand in for
-// a password re-entry.
-const recentAuthWindow = 10 * time.Minute
-
-// recentAuth checks that the person just proved who they are: the
-// password again, or for an account without one, a Google sign-in in the
-// last 10 minutes.
-func (s *privacyAPI) recentAuth(c *gin.Context, p *principal, password string) error {
-	if p.User.PasswordHash != nil {
-		return s.checkPassword(p.User, password)
-	}
-	again := errorf(CodeReauthRequired, "Sign in with Google again (GET /v1/auth/google/start), then file the request within 10 minutes.")
-	if p.SessionID == "" {
-		return again
-	}
-	sess, err := s.store.SessionByID(c.Request.Context(), p.SessionID)
-	if err != nil {
-		return err
-	}
-	if s.now().Sub(sess.CreatedAt) > recentAuthWindow {
-		return again
-	}
-	return nil
 }
 
 // filePrivacyRequest stores the request (or joins the open identical one)

@@ -3,13 +3,9 @@ package server
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	netmail "net/mail"
 	"strconv"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/mail"
+	"github.com/loomcast/loomcast/mailcode"
 	"github.com/loomcast/loomcast/models"
 	wfprivacy "github.com/loomcast/loomcast/workflows/privacy"
 )
@@ -58,7 +55,7 @@ func (s *privacyAPI) createPublicPrivacyRequest(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if r.Status == loomcast.PrivacyVerifying && (!joined || r.CodeExpiresAt == nil || s.now().After(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter))) {
+	if r.Status == loomcast.PrivacyVerifying && (!joined || !storedPrivacyCode(*r).TooSoon(s.now())) {
 		if err := s.sendPrivacyCode(ctx, *r); err != nil {
 			s.fail(c, err)
 			return
@@ -92,25 +89,42 @@ func (s *privacyAPI) allowPrivacyMail(c *gin.Context) bool {
 // sendPrivacyCode issues a new code for a public request (voiding the
 // old one) and mails it.
 func (s *privacyAPI) sendPrivacyCode(ctx context.Context, r models.PrivacyRequest) error {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	code, err := mailcode.Issue(s.cfg.SessionKey, privacyCodePurpose, r.ID, s.now())
 	if err != nil {
 		return err
 	}
-	code := fmt.Sprintf("%06d", n.Int64())
-	expires := s.now().Add(codeLifetime)
-	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{CodeHash: models.Ptr(s.codeHash(r.ID, code)), CodeExpiresAt: &expires, CodeAttempts: models.Ptr(0)}); err != nil {
+	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{CodeHash: &code.Hash, CodeExpiresAt: &code.ExpiresAt, CodeAttempts: models.Ptr(0)}); err != nil {
 		return err
 	}
 	return s.mail.Send(ctx, mail.Message{To: r.Email, Kind: "verification_code", RequestID: r.ID,
-		Subject: "Your Loomcast privacy request code: " + code,
+		Subject: "Your Loomcast privacy request code: " + code.Code,
 		Text: "Someone, we hope you, filed a privacy request with this address (reference " + r.ID + ").\n\n" +
-			"Your code is " + code + ". It is valid for 10 minutes and 3 attempts.\n\nIf it was not you, ignore this message: nothing will happen.\n"})
+			"Your code is " + code.Code + ". It is valid for 10 minutes and 3 attempts.\n\nIf it was not you, ignore this message: nothing will happen.\n"})
 }
 
-func (s *privacyAPI) codeHash(requestID, code string) string {
-	m := hmac.New(sha256.New, s.cfg.SessionKey)
-	m.Write([]byte("privacy-code|" + requestID + "|" + code))
-	return hex.EncodeToString(m.Sum(nil))
+// privacyCodePurpose keys the codes of public requests apart from others.
+const privacyCodePurpose = "privacy-code"
+
+func storedPrivacyCode(r models.PrivacyRequest) mailcode.Stored {
+	return mailcode.Stored{Hash: r.CodeHash, ExpiresAt: r.CodeExpiresAt, Attempts: r.CodeAttempts}
+}
+
+// codeRequest is the body that gives back a mailed code.
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+// codeError words a refused code (package mailcode) for the caller; void
+// says how to get a new one.
+func codeError(err error, void *Error) error {
+	var wrong *mailcode.WrongError
+	switch {
+	case errors.Is(err, mailcode.ErrVoid):
+		return void
+	case errors.As(err, &wrong):
+		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("The code is wrong; %d attempt(s) left.", wrong.Left), Fields: map[string]string{"code": "is wrong"}}
+	}
+	return err
 }
 
 // unverifiedRequest loads the public request of the path that still waits
@@ -130,9 +144,7 @@ func (s *privacyAPI) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, b
 
 // verifyPrivacyCode answers POST /v1/privacy/requests/public/{id}/verify.
 func (s *privacyAPI) verifyPrivacyCode(c *gin.Context) {
-	var body struct {
-		Code string `json:"code"`
-	}
+	var body codeRequest
 	if err := s.bindJSON(c, &body); err != nil {
 		s.fail(c, err)
 		return
@@ -143,26 +155,9 @@ func (s *privacyAPI) verifyPrivacyCode(c *gin.Context) {
 		return
 	}
 	void := errorf(CodeInvalid, "This code is no longer valid; ask for a new one with POST /v1/privacy/requests/public/%s/code.", r.ID)
-	if r.CodeHash == "" || r.CodeExpiresAt == nil || !s.now().Before(*r.CodeExpiresAt) || r.CodeAttempts >= codeMaxAttempts {
-		s.fail(c, void)
-		return
-	}
-	attempts, err := s.store.CountPrivacyCodeAttempt(ctx, r.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if attempts > codeMaxAttempts {
-		s.fail(c, void)
-		return
-	}
-	if !hmac.Equal([]byte(s.codeHash(r.ID, strings.TrimSpace(body.Code))), []byte(r.CodeHash)) {
-		left := codeMaxAttempts - attempts
-		if left <= 0 {
-			s.fail(c, void)
-			return
-		}
-		s.fail(c, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The code is wrong; %d attempt(s) left.", left), Fields: map[string]string{"code": "is wrong"}})
+	count := func(ctx context.Context) (int, error) { return s.store.CountPrivacyCodeAttempt(ctx, r.ID) }
+	if err := mailcode.Check(ctx, s.cfg.SessionKey, privacyCodePurpose, r.ID, body.Code, storedPrivacyCode(r), s.now(), count); err != nil {
+		s.fail(c, codeError(err, void))
 		return
 	}
 	fields := models.PrivacyFields{CodeHash: models.Ptr(""), Status: models.Ptr(loomcast.PrivacyReceived)}
@@ -192,7 +187,7 @@ func (s *privacyAPI) resendPrivacyCode(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if r.CodeExpiresAt != nil && s.now().Before(r.CodeExpiresAt.Add(-codeLifetime+codeResendAfter)) {
+	if storedPrivacyCode(r).TooSoon(s.now()) {
 		s.fail(c, &Error{Code: CodeRateLimited, Message: "A code was sent less than a minute ago.", RetryAfter: 60})
 		return
 	}
@@ -236,11 +231,3 @@ func (s *privacyAPI) downloadExport(c *gin.Context) {
 	c.Status(http.StatusOK)
 	_, _ = io.Copy(c.Writer, f)
 }
-
-// Verification codes of public requests (the issue: 6 digits, 10 minutes,
-// 3 attempts, then void).
-const (
-	codeLifetime    = 10 * time.Minute
-	codeMaxAttempts = 3
-	codeResendAfter = time.Minute
-)

@@ -69,6 +69,43 @@ func codeFor(t *testing.T, env *servertest.Env, requestID string, after int) str
 	return code
 }
 
+// auditActions reads a request's audit log as privacy staff, one "actor
+// action" per entry.
+func auditActions(t *testing.T, staff *servertest.Client, id string) []string {
+	t.Helper()
+	var detail struct {
+		Audit []struct {
+			Actor  string `json:"actor"`
+			Action string `json:"action"`
+		} `json:"audit"`
+	}
+	staff.Do(http.MethodGet, "/v1/admin/privacy/requests/"+id, nil).JSON(t, &detail)
+	var actions []string
+	for _, a := range detail.Audit {
+		actions = append(actions, a.Actor+" "+a.Action)
+	}
+	return actions
+}
+
+// requireNotInHistory fails when any of values is in a workflow's
+// history.
+func requireNotInHistory(t *testing.T, env *servertest.Env, workflowID string, values ...string) {
+	t.Helper()
+	iter := env.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	events := 0
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		raw, err := proto.Marshal(ev)
+		require.NoError(t, err)
+		for _, v := range values {
+			require.NotContains(t, string(raw), v, "leaked into the history of %s", workflowID)
+		}
+		events++
+	}
+	require.NotZero(t, events, "the history of %s was read", workflowID)
+}
+
 // waitForStatus polls a request (as its owner) until it reaches a status.
 func waitForStatus(t *testing.T, c *servertest.Client, id string, statuses ...string) privacyJSON {
 	var p privacyJSON
@@ -239,17 +276,7 @@ func TestAccessRequestExportsEverythingBehindAnExpiringLink(t *testing.T) {
 	// The link is a credential: it is in the mail, never in the process's
 	// history or the stored answer.
 	sig := link[strings.Index(link, "sig=")+4:]
-	iter := env.Temporal.GetWorkflowHistory(context.Background(), "dsr-"+p.ID, "", false, 0)
-	events := 0
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		require.NoError(t, err)
-		raw, err := proto.Marshal(ev)
-		require.NoError(t, err)
-		require.NotContains(t, string(raw), sig, "the export link leaked into the history")
-		events++
-	}
-	require.NotZero(t, events, "the request's history was read")
+	requireNotInHistory(t, env, "dsr-"+p.ID, sig)
 	require.NotContains(t, p.Answer, sig)
 
 	tampered := strings.Replace(link, "sig=", "sig=00", 1)
@@ -497,17 +524,7 @@ func TestPrivacyTeamQueueReviewAndExtension(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Fixed Name", got.DisplayName)
 
-	var detail struct {
-		Audit []struct {
-			Actor  string `json:"actor"`
-			Action string `json:"action"`
-		} `json:"audit"`
-	}
-	staff.Do(http.MethodGet, "/v1/admin/privacy/requests/"+rect.ID, nil).JSON(t, &detail)
-	var actions []string
-	for _, a := range detail.Audit {
-		actions = append(actions, a.Actor+" "+a.Action)
-	}
+	actions := auditActions(t, staff, rect.ID)
 	require.Contains(t, strings.Join(actions, "\n"), "approved")
 	require.Contains(t, strings.Join(actions, "\n"), "system closed")
 

@@ -47,6 +47,19 @@ func staffClient(t *testing.T, env *servertest.Env, email, role string) *servert
 	return c
 }
 
+// securityEventKinds lists the kinds of a user's security log, newest
+// first.
+func securityEventKinds(t *testing.T, env *servertest.Env, userID string) []string {
+	t.Helper()
+	events, err := env.Store.UserSecurityEvents(context.Background(), userID)
+	require.NoError(t, err)
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	return kinds
+}
+
 func TestRetentionStaffViewAndHolds(t *testing.T) {
 	for _, d := range modelstest.Dialects(t) {
 		t.Run(string(d), func(t *testing.T) {
@@ -225,12 +238,7 @@ func TestMarketingConsentAndLogsStartTheirClocks(t *testing.T) {
 	other := env.Client()
 	require.Equal(t, http.StatusUnauthorized, other.Login("fan@example.com", "wrong password").Status)
 	require.Equal(t, http.StatusOK, other.Login("fan@example.com", "correct horse battery staple").Status)
-	events, err := env.Store.UserSecurityEvents(ctx, u.ID)
-	require.NoError(t, err)
-	var kinds []string
-	for _, e := range events {
-		kinds = append(kinds, e.Kind)
-	}
+	kinds := securityEventKinds(t, env, u.ID)
 	require.Contains(t, kinds, "login_failed")
 	require.Contains(t, kinds, "login")
 	for _, cat := range []retention.Category{retention.SecurityLogs, retention.Sessions} {

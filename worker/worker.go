@@ -35,7 +35,8 @@ type Deps struct {
 	Retention  *scheduler.Scheduler
 	Executions privacyact.Executions
 	// Privacy requests: mail, export links (signed with LinkKey, the
-	// API's session key, under PublicURL) and the privacy team's address.
+	// API's session key, under PublicURL; it also keys the codes of email
+	// changes asked by rectification) and the privacy team's address.
 	Mail       mail.Sender
 	PublicURL  string
 	LinkKey    []byte

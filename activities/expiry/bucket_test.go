@@ -47,6 +47,11 @@ var bucketRows = map[retention.Category]func(f *fixture, at time.Time, userID st
 		require.NoError(f.t, f.store.SetWebhookOutcome(f.ctx, e.ID, models.WebhookIgnored, "", at))
 		return func() bool { return f.count(&models.WebhookEvent{}, "id = ?", e.ID) == 1 }
 	},
+	retention.EmailChanges: func(f *fixture, at time.Time, _ string) func() bool {
+		u := f.user(models.NewID() + "@example.com")
+		require.NoError(f.t, f.store.PutEmailChange(f.ctx, models.EmailChange{UserID: u.ID, NewEmail: "moved-" + u.Email, CreatedAt: at}))
+		return func() bool { return f.count(&models.EmailChange{}, "user_id = ?", u.ID) == 1 }
+	},
 	retention.SecurityLogs: func(f *fixture, at time.Time, userID string) func() bool {
 		e := &models.SecurityEvent{At: at, Kind: "login", UserID: userID, IP: "192.0.2.1"}
 		require.NoError(f.t, f.store.InsertSecurityEvent(f.ctx, e))

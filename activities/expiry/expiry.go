@@ -177,6 +177,7 @@ var handlers = map[retention.Category]handler{
 	retention.SecurityLogs:            bucket,
 	retention.Sessions:                bucket,
 	retention.IdempotencyRecords:      bucket,
+	retention.EmailChanges:            bucket,
 }
 
 // Handlers lists the categories the activities can delete, for a test

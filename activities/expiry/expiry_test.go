@@ -255,6 +255,12 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 			require.NoError(f.t, f.buckets.Note(f.ctx, retention.IdempotencyRecords, f.start))
 			return func() bool { return f.count(&models.IdempotencyRecord{}, "1 = 1") == 0 }
 		},
+		retention.EmailChanges: func(f *fixture) func() bool {
+			u := f.user("moving@example.com")
+			require.NoError(f.t, f.store.PutEmailChange(f.ctx, models.EmailChange{UserID: u.ID, NewEmail: "moved@example.com", CreatedAt: f.start}))
+			require.NoError(f.t, f.buckets.Note(f.ctx, retention.EmailChanges, f.start))
+			return func() bool { return f.count(&models.EmailChange{}, "user_id = ?", u.ID) == 0 }
+		},
 		retention.YouTubeDataDisconnected: func(f *fixture) func() bool {
 			u := f.user("yt@example.com")
 			ch := f.channel(u, loomcast.YouTube, loomcast.ChannelDisconnected)

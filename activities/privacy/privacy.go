@@ -10,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/loomcast/loomcast/blob"
+	"github.com/loomcast/loomcast/emailchange"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
@@ -36,7 +39,8 @@ type Activities struct {
 	Executions Executions
 	// PublicURL is the API's address, for export links.
 	PublicURL string
-	// LinkKey signs export links.
+	// LinkKey signs export links and keys the codes of email changes:
+	// the API's session key, since the API checks both.
 	LinkKey []byte
 	// StaffEmail receives deadline reminders and alerts.
 	StaffEmail string
@@ -223,11 +227,15 @@ func (a *Activities) stopProcessing(ctx context.Context, r models.PrivacyRequest
 	return wf.ExecuteResult{Answer: answer}, nil
 }
 
+// rectify corrects the named profile fields. The email address is not
+// set here: like a change in the profile, it takes a code mailed to the
+// new address, which the person gives back signed in; this mails it, last,
+// so that a retry (nothing after it can fail) at worst sends a newer code.
 func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d wf.Details) (wf.ExecuteResult, error) {
 	var upd models.ProfileUpdate
 	var changed []string
-	for k, v := range d.Fields {
-		v := v
+	for _, k := range slices.Sorted(maps.Keys(d.Fields)) {
+		v := d.Fields[k]
 		switch k {
 		case "display_name":
 			upd.DisplayName = &v
@@ -238,10 +246,45 @@ func (a *Activities) rectify(ctx context.Context, r models.PrivacyRequest, d wf.
 		}
 		changed = append(changed, k)
 	}
-	if _, err := a.Store.UpdateProfile(ctx, r.UserID, upd); err != nil {
-		return wf.ExecuteResult{}, err
+	var answer []string
+	if len(changed) > 0 {
+		if _, err := a.Store.UpdateProfile(ctx, r.UserID, upd); err != nil {
+			return wf.ExecuteResult{}, err
+		}
+		answer = append(answer, "We corrected: "+strings.Join(changed, ", ")+".")
 	}
-	return wf.ExecuteResult{Answer: "We corrected: " + strings.Join(changed, ", ") + "."}, nil
+	if email, ok := d.Fields["email"]; ok {
+		said, err := a.rectifyEmail(ctx, r, email)
+		if err != nil {
+			return wf.ExecuteResult{}, err
+		}
+		answer = append(answer, said)
+	}
+	return wf.ExecuteResult{Answer: strings.Join(answer, " ")}, nil
+}
+
+// rectifyEmail starts the change of the person's address to the one the
+// request names, and says what the person must do. The answer names no
+// address: it is kept with the request and in its process's history.
+func (a *Activities) rectifyEmail(ctx context.Context, r models.PrivacyRequest, email string) (string, error) {
+	u, err := a.Store.UserByID(ctx, r.UserID)
+	if err != nil {
+		return "", err
+	}
+	if u.ClosedAt != nil {
+		return "Your account is closed, so its email address can no longer be changed.", nil
+	}
+	changes := &emailchange.Changes{Store: a.Store, Mail: a.Mail, Buckets: scheduler.NewBuckets(a.Retention), Key: a.LinkKey, Now: a.Now}
+	err = changes.Start(ctx, u, email, r.ID)
+	if errors.Is(err, emailchange.ErrSame) {
+		return "Your email address already is the one you gave: there was nothing to change.", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "Your email address is not changed yet: we sent a 6-digit code to the new address you gave, to make sure it is yours. " +
+		"Sign in to your account and send the code to POST /v1/me/email/verify within 10 minutes (POST /v1/me/email/code sends a new one, for 24 hours); " +
+		"the address changes then, and you stay signed in.", nil
 }
 
 func (a *Activities) export(ctx context.Context, r models.PrivacyRequest) (wf.ExecuteResult, error) {

@@ -32,8 +32,9 @@ import (
 // secrets are the keys a process runs with, resolved in its config
 // section: from the environment, or for dev from files in the data folder.
 type secrets struct {
-	// session signs session and CSRF cookies, and the export links the
-	// worker mails (LOOMCAST_SESSION_KEY).
+	// session signs session and CSRF cookies and the export links the
+	// worker mails, and keys the hashes of mailed codes
+	// (LOOMCAST_SESSION_KEY).
 	session []byte
 	// tokenKeys encrypt platform tokens (LOOMCAST_TOKEN_KEYS).
 	tokenKeys string

@@ -202,6 +202,14 @@ var descriptions = map[string]string{
 	"privacy_audit.action":     "What was done.",
 	"privacy_audit.detail":     "Details.",
 
+	"email_changes":                 "A change of your email address you asked for (in your profile or by a correction request), waiting for the code we mailed to the new address (kept 24 hours at most).",
+	"email_changes.user_id":         "The ID of your account.",
+	"email_changes.new_email":       "The new address you asked for.",
+	"email_changes.request_id":      "The correction request that asked for it (see privacy_requests.json), if any.",
+	"email_changes.created_at":      "When you asked.",
+	"email_changes.code_expires_at": "When the code we mailed to the new address expires.",
+	"email_changes.code_attempts":   "How many wrong codes were entered.",
+
 	"consents":         "Your decisions about how we may use your data, latest last. The latest decision per purpose holds.",
 	"consents.id":      "The decision's ID.",
 	"consents.user_id": "The ID of your account.",

@@ -191,7 +191,7 @@ var Enforced = []retention.Category{
 	retention.Uploads, retention.PostMetadata, retention.ServerLogs, retention.WebhookDeliveries, retention.StripeDeliveries,
 	retention.SecurityLogs, retention.Sessions, retention.YouTubeDataDisconnected, retention.YouTubeDataRevoked,
 	retention.ChannelData, retention.ClosedAccounts, retention.Marketing, retention.PrivacyExports,
-	retention.IdempotencyRecords,
+	retention.IdempotencyRecords, retention.EmailChanges,
 }
 
 // Elsewhere says how the categories the engine does not run are kept to
@@ -232,6 +232,7 @@ var Bucketed = []Bucket{
 	{retention.SecurityLogs, models.ExpireSecurityEvents, 24 * time.Hour},
 	{retention.Sessions, models.ExpireSessions, 5 * time.Minute},
 	{retention.IdempotencyRecords, models.ExpireIdempotency, time.Hour},
+	{retention.EmailChanges, models.ExpireEmailChanges, time.Hour},
 }
 
 // BucketOf returns the bucket description of a category.

@@ -12,7 +12,8 @@ import (
 
 // Details are what a request names.
 type Details struct {
-	// Fields to rectify: display_name, timezone.
+	// Fields to rectify: display_name, timezone, email (which changes
+	// only once the new address is confirmed with a code mailed to it).
 	Fields map[string]string `json:"fields,omitempty"`
 	// Purposes to stop (objection, withdrawal, opt-out, limit).
 	Purposes []string `json:"purposes,omitempty"`
