@@ -26,6 +26,8 @@ type privacyRequestBody struct {
 	Password string            `json:"password"`
 	Fields   map[string]string `json:"fields"`
 	Purposes []string          `json:"purposes"`
+	// Agent files for the consumer at Email (public form only).
+	Agent *agentBody `json:"agent"`
 }
 
 // privacyRequestView is a request as its requester sees it.
@@ -159,6 +161,10 @@ func (s *privacyAPI) createPrivacyRequest(c *gin.Context) {
 	defer done()
 	if body.Email != "" && models.NormalizeEmail(body.Email) != p.User.Email {
 		s.fail(c, &Error{Code: CodeForbidden, Message: "A signed-in request is about your own account; for someone else's data, that person must file it."})
+		return
+	}
+	if body.Agent != nil {
+		s.fail(c, invalid(map[string]string{"agent": "an authorised agent files through the public form, POST /v1/privacy/requests/public, not from an account"}))
 		return
 	}
 	right, regime, details, apiErr := parseRequest(body)

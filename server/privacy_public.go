@@ -48,21 +48,70 @@ func (s *privacyAPI) createPublicPrivacyRequest(c *gin.Context) {
 		s.fail(c, apiErr)
 		return
 	}
+	var (
+		agent      wfprivacy.Agent
+		permission []byte
+	)
+	if body.Agent != nil {
+		if agent, permission, apiErr = parseAgent(body.Agent, body.Email); apiErr != nil {
+			s.fail(c, apiErr)
+			return
+		}
+	}
 	ctx := c.Request.Context()
 	r := &models.PrivacyRequest{Email: models.NormalizeEmail(body.Email), Type: right.Type, FiledAs: right.Name, Regime: string(regime),
 		Region: strings.ToUpper(body.Region), Source: wfprivacy.SourcePublic, Status: loomcast.PrivacyVerifying, Details: details, ReceivedAt: s.now()}
-	joined, ok := s.fileRequest(c, r, right, false, nil)
-	if !ok {
-		return
-	}
-	if r.Status == loomcast.PrivacyVerifying && (!joined || !storedPrivacyCode(*r).TooSoon(s.now())) {
-		if err := s.sendPrivacyCode(ctx, *r); err != nil {
+	permissionKey := ""
+	if body.Agent != nil {
+		var err error
+		if permissionKey, err = s.fileAgentRequest(ctx, r, agent, permission); err != nil {
 			s.fail(c, err)
 			return
 		}
 	}
-	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "status": r.Status, "joined": joined,
-		"message": "If the address is yours, it has received a 6-digit code valid for 10 minutes: send it to POST /v1/privacy/requests/public/" + r.ID + "/verify."})
+	joined, ok := s.fileRequest(c, r, right, false, nil)
+	if !ok || joined {
+		// An identical open request exists: the new permission is not
+		// needed (nor kept).
+		if permissionKey != "" {
+			_ = s.blob.Delete(context.WithoutCancel(ctx), permissionKey)
+		}
+	}
+	if !ok {
+		return
+	}
+	if r.Status == loomcast.PrivacyVerifying && (!joined || !storedPrivacyCode(*r).TooSoon(s.now())) {
+		if err := s.sendStageCode(ctx, *r); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	message := "If the address is yours, it has received a 6-digit code valid for 10 minutes: send it to POST /v1/privacy/requests/public/" + r.ID + "/verify."
+	if body.Agent != nil {
+		message = "If the agent's address is yours, it has received a 6-digit code valid for 10 minutes: send it to POST /v1/privacy/requests/public/" + r.ID +
+			"/verify. The consumer then confirms from their own address before anything is disclosed or erased."
+	}
+	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "status": r.Status, "joined": joined, "message": message})
+}
+
+// sendStageCode sends the code the request waits for: the agent's, while
+// an agent has not proved their address, else the requester's.
+func (s *privacyAPI) sendStageCode(ctx context.Context, r models.PrivacyRequest) error {
+	agent, err := awaitingAgent(r)
+	if err != nil {
+		return err
+	}
+	if agent != nil {
+		return s.sendAgentCode(ctx, r, *agent)
+	}
+	if r.Source == wfprivacy.SourceAgent {
+		d, err := requestDetails(r)
+		if err != nil {
+			return err
+		}
+		return s.sendConsumerConfirmation(ctx, r, *d.Agent)
+	}
+	return s.sendPrivacyCode(ctx, r)
 }
 
 func mailAddress(s string) (string, error) {
@@ -89,17 +138,14 @@ func (s *privacyAPI) allowPrivacyMail(c *gin.Context) bool {
 // sendPrivacyCode issues a new code for a public request (voiding the
 // old one) and mails it.
 func (s *privacyAPI) sendPrivacyCode(ctx context.Context, r models.PrivacyRequest) error {
-	code, err := mailcode.Issue(s.cfg.SessionKey, privacyCodePurpose, r.ID, s.now())
+	code, err := s.issueRequestCode(ctx, r, privacyCodePurpose)
 	if err != nil {
 		return err
 	}
-	if err := s.store.UpdatePrivacyRequest(ctx, r.ID, models.PrivacyFields{CodeHash: &code.Hash, CodeExpiresAt: &code.ExpiresAt, CodeAttempts: models.Ptr(0)}); err != nil {
-		return err
-	}
 	return s.mail.Send(ctx, mail.Message{To: r.Email, Kind: "verification_code", RequestID: r.ID,
-		Subject: "Your Loomcast privacy request code: " + code.Code,
+		Subject: "Your Loomcast privacy request code: " + code,
 		Text: "Someone, we hope you, filed a privacy request with this address (reference " + r.ID + ").\n\n" +
-			"Your code is " + code.Code + ". It is valid for 10 minutes and 3 attempts.\n\nIf it was not you, ignore this message: nothing will happen.\n"})
+			"Your code is " + code + ". It is valid for 10 minutes and 3 attempts.\n\nIf it was not you, ignore this message: nothing will happen.\n"})
 }
 
 // privacyCodePurpose keys the codes of public requests apart from others.
@@ -131,7 +177,7 @@ func codeError(err error, void *Error) error {
 // for its email proof.
 func (s *privacyAPI) unverifiedRequest(c *gin.Context) (models.PrivacyRequest, bool) {
 	r, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id"))
-	if err != nil || r.Source != wfprivacy.SourcePublic {
+	if err != nil || (r.Source != wfprivacy.SourcePublic && r.Source != wfprivacy.SourceAgent) {
 		s.fail(c, errorf(CodeNotFound, "There is no public request %q.", c.Param("id")))
 		return r, false
 	}
@@ -152,6 +198,17 @@ func (s *privacyAPI) verifyPrivacyCode(c *gin.Context) {
 	ctx := c.Request.Context()
 	r, ok := s.unverifiedRequest(c)
 	if !ok {
+		return
+	}
+	// An agent proves their own address first; the consumer's code, mailed
+	// then, is the one that lets the request go on.
+	agent, err := awaitingAgent(r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if agent != nil {
+		s.verifyAgent(c, r, *agent, body.Code)
 		return
 	}
 	void := errorf(CodeInvalid, "This code is no longer valid; ask for a new one with POST /v1/privacy/requests/public/%s/code.", r.ID)
@@ -191,7 +248,7 @@ func (s *privacyAPI) resendPrivacyCode(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeRateLimited, Message: "A code was sent less than a minute ago.", RetryAfter: 60})
 		return
 	}
-	if err := s.sendPrivacyCode(ctx, r); err != nil {
+	if err := s.sendStageCode(ctx, r); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -112,6 +112,13 @@ func (a *Activities) NotifyPrivacy(ctx context.Context, n wf.Notice) error {
 	case wf.NoticeAcknowledged:
 		msg.Subject = "We received your privacy request"
 		msg.Text = fmt.Sprintf("We received your %s request (reference %s) and will answer by %s.\n", r.FiledAs, r.ID, due) + complain
+		if r.Source == wf.SourceAgent {
+			var d wf.Details
+			if err := json.Unmarshal([]byte(r.Details), &d); err == nil && d.Agent != nil {
+				msg.Text = fmt.Sprintf("Your authorised agent %s (%s) filed this request for you, and you confirmed it. We answer you, at this address.\n\n",
+					d.Agent.Name, d.Agent.Email) + msg.Text
+			}
+		}
 		if r.Source == wf.SourceChildReport {
 			// The account holder did not ask: say who did and why.
 			msg.Subject = "Your Loomcast account is being erased"

@@ -75,6 +75,11 @@ const (
 	// minimum age (policy 000 section 12, 004 section 16); the report is
 	// in the request's audit log.
 	SourceChildReport = "child_report"
+	// SourceAgent is a request filed with the public form by an authorised
+	// agent for a consumer (CCPA; policy 004 section 13): the agent proves
+	// control of their own address with a code, and the consumer then
+	// confirms from theirs before anything is disclosed or erased.
+	SourceAgent = "agent"
 )
 
 // Input starts a request's process.
