@@ -12,6 +12,7 @@ import (
 	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/privacy/scan"
 	"github.com/loomcast/loomcast/server/servertest"
 	"github.com/loomcast/loomcast/workflows/accounts"
 	wfchannels "github.com/loomcast/loomcast/workflows/channels"
@@ -100,4 +101,31 @@ func testClosingStopsProcessing(t *testing.T, d models.Dialect) {
 	_, files := archiveOf(t, env, filed.ID)
 	require.Contains(t, files["data/posts.json"], "tomorrow", "the closed account's posts are in its archive")
 	require.Contains(t, files["data/users.json"], u.ID)
+
+	// An erasure during the grace completes at once, and takes the pending
+	// purge (which names the person) with it.
+	u0, err := env.Store.UserByID(ctx, u.ID)
+	require.NoError(t, err)
+	channels, err := env.Store.AllUserChannels(ctx, u.ID)
+	require.NoError(t, err)
+	ids := scan.ForAccount(u0, channels)
+	pending, err := env.Store.UpcomingRetention(ctx, "closed_accounts", 10)
+	require.NoError(t, err)
+	require.Len(t, pending, 1, "the purge waits for the end of the grace")
+	env.Clock.Advance(2 * time.Minute) // past the public form's resend pause
+	r = anon.Do(http.MethodPost, "/v1/privacy/requests/public", map[string]any{"email": "closing@example.com", "type": "erasure", "region": "FR"})
+	require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	r.JSON(t, &filed)
+	r = anon.Do(http.MethodPost, "/v1/privacy/requests/public/"+filed.ID+"/verify", map[string]string{"code": codeFor(t, env, filed.ID, 0)})
+	require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+	waitForStored(t, env, filed.ID, loomcast.PrivacyClosed)
+	_, err = env.Store.UserByID(ctx, u.ID)
+	require.ErrorIs(t, err, models.ErrNotFound, "erased without waiting for the grace to end")
+	pending, err = env.Store.UpcomingRetention(ctx, "closed_accounts", 10)
+	require.NoError(t, err)
+	require.Empty(t, pending, "the pending purge went with it")
+	traces, err := scan.Scan(ctx, env.Store.DB(), env.Store.Dialect(), env.Blob, ids,
+		scan.Options{Exclude: []scan.Exclusion{{Table: "privacy_requests"}, {Table: "privacy_audit"}}})
+	require.NoError(t, err)
+	require.Empty(t, traces, "nothing of the person is left outside the requests' own records")
 }
