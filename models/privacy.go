@@ -336,9 +336,10 @@ func permits(tx *gorm.DB, u User, purpose string) (bool, error) {
 		return granted && u.MarketingEmails, nil
 	case PurposeProductUpdates:
 		return granted, nil
-	default: // analytics: legitimate interest
+	case PurposeAnalytics: // legitimate interest
 		return !decided || granted, nil
 	}
+	return false, fmt.Errorf("permits: no rule for the purpose %q", purpose)
 }
 
 // Consents returns the latest decision per purpose of a user.
