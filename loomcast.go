@@ -1,8 +1,9 @@
 // Package loomcast holds the words that every layer shares and that must
 // mean one thing everywhere: platform names and the statuses of channels,
-// posts and data-subject requests, as the read model stores them and the
-// workflows set them. It imports nothing, so models, the workflow
-// contracts and the API can all depend on it (see docs/architecture.md).
+// posts, data-subject requests and announcements, as the read model stores
+// them and the workflows set them. It imports nothing, so models, the
+// workflow contracts and the API can all depend on it (see
+// docs/architecture.md).
 package loomcast
 
 import "slices"
@@ -55,3 +56,10 @@ var PrivacyOpen = []string{PrivacyVerifying, PrivacyReceived, PrivacyInReview, P
 // PrivacyIsOpen says whether a request in this status is still being
 // handled.
 func PrivacyIsOpen(status string) bool { return slices.Contains(PrivacyOpen, status) }
+
+// Statuses of a staff announcement: sending while its process works
+// through the accounts, sent when every account had its turn.
+const (
+	AnnouncementSending = "sending"
+	AnnouncementSent    = "sent"
+)

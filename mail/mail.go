@@ -1,5 +1,6 @@
 // Package mail sends the messages Loomcast owes data subjects: verification
-// codes, acknowledgements, deadline extensions, answers and export links.
+// codes, acknowledgements, deadline extensions, answers and export links,
+// and the announcements people opted in to.
 //
 // It has three parts:
 //

@@ -306,6 +306,22 @@ CREATE TABLE email_changes (
 );
 CREATE INDEX email_changes_created_idx ON email_changes (created_at);
 `},
+	{9, "announcements", `
+CREATE TABLE announcements (
+	id           TEXT PRIMARY KEY,
+	purpose      TEXT NOT NULL,
+	subject      TEXT NOT NULL,
+	body         TEXT NOT NULL,
+	status       TEXT NOT NULL,
+	last_user_id TEXT NOT NULL DEFAULT '',
+	sent         INTEGER NOT NULL DEFAULT 0,
+	skipped      INTEGER NOT NULL DEFAULT 0,
+	failed       INTEGER NOT NULL DEFAULT 0,
+	created_at   {{ts}} NOT NULL,
+	finished_at  {{ts}}
+);
+CREATE INDEX announcements_cursor_idx ON announcements (last_user_id);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

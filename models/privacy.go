@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/loomcast/loomcast"
@@ -275,6 +277,70 @@ const (
 	PurposeSaleOrSharing   = "sale_or_sharing"
 	PurposeSensitiveData   = "sensitive_data"
 )
+
+// Purposes lists every purpose of processing, as the API names them.
+var Purposes = []string{PurposeMarketingEmails, PurposeProductUpdates, PurposeAnalytics, PurposeSaleOrSharing, PurposeSensitiveData}
+
+// Permits is the gate every processing step asks before it serves a
+// purpose for a person; the person's latest decision about the purpose
+// rules (consents are given in the profile; objection, withdrawal, opt-out
+// and limit record refusals):
+//   - nothing is permitted for an account that is closed, restricted or
+//     gone;
+//   - marketing_emails and product_updates rest on consent: only a latest
+//     decision that grants them permits them (for marketing email, the
+//     account's current consent too), so a missing record, such as one
+//     deleted when marketing data expired, is no consent;
+//   - analytics rests on legitimate interest: permitted unless refused;
+//   - sale_or_sharing and sensitive_data are never permitted: Loomcast
+//     does neither, as the answers to opt-out and limit requests say.
+//
+// An unknown purpose is an error.
+func (s *Store) Permits(ctx context.Context, userID, purpose string) (bool, error) {
+	if err := knownPurpose(purpose); err != nil {
+		return false, err
+	}
+	var u User
+	err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("permits %s: %w", purpose, err)
+	}
+	return permits(s.db.WithContext(ctx), u, purpose)
+}
+
+func knownPurpose(purpose string) error {
+	if !slices.Contains(Purposes, purpose) {
+		return fmt.Errorf("permits: unknown purpose %q", purpose)
+	}
+	return nil
+}
+
+// permits applies Permits' rules to the account u, read in tx.
+func permits(tx *gorm.DB, u User, purpose string) (bool, error) {
+	if err := knownPurpose(purpose); err != nil {
+		return false, err
+	}
+	if u.ClosedAt != nil || u.RestrictedAt != nil || purpose == PurposeSaleOrSharing || purpose == PurposeSensitiveData {
+		return false, nil
+	}
+	var latest []Consent
+	if err := tx.Where("user_id = ? AND purpose = ?", u.ID, purpose).Order("at DESC, id DESC").Limit(1).Find(&latest).Error; err != nil {
+		return false, fmt.Errorf("permits %s: %w", purpose, err)
+	}
+	decided, granted := len(latest) == 1, len(latest) == 1 && latest[0].Granted
+	switch purpose {
+	case PurposeMarketingEmails:
+		return granted && u.MarketingEmails, nil
+	case PurposeProductUpdates:
+		return granted, nil
+	case PurposeAnalytics: // legitimate interest
+		return !decided || granted, nil
+	}
+	return false, fmt.Errorf("permits: no rule for the purpose %q", purpose)
+}
 
 // Consents returns the latest decision per purpose of a user.
 func (s *Store) Consents(ctx context.Context, userID string) (map[string]Consent, error) {

@@ -234,6 +234,9 @@ func (s *Store) PurgeUser(ctx context.Context, id string) error {
 		if err := tx.Where("id = ?", id).Delete(&User{}).Error; err != nil {
 			return fmt.Errorf("purge user %s: %w", id, err)
 		}
+		if err := s.moveAnnouncementCursors(tx, id); err != nil {
+			return fmt.Errorf("purge user %s: %w", id, err)
+		}
 		// What was due later is gone now; the account's own item is
 		// completed by the retention engine that called us.
 		if err := tx.Where("user_id = ? AND category <> ?", id, "closed_accounts").Delete(&RetentionItem{}).Error; err != nil {

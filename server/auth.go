@@ -215,7 +215,11 @@ func (s *base) startSession(c *gin.Context, u models.User) (sessionResponse, err
 		Platforms: platforms, IssuedAt: now.Unix(), ExpiresAt: sess.ExpiresAt.Unix(),
 	})
 	c.Set(ctxPrincipal, &principal{User: u, SessionID: sess.ID})
-	return sessionResponse{User: toProfile(u, platforms), CSRFToken: s.setCSRFCookie(c, sess.ID)}, nil
+	prof, err := s.profileOf(ctx, u, platforms)
+	if err != nil {
+		return sessionResponse{}, err
+	}
+	return sessionResponse{User: prof, CSRFToken: s.setCSRFCookie(c, sess.ID)}, nil
 }
 
 // logout ends the current session. Signed out already is fine.

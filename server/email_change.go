@@ -156,12 +156,7 @@ func (s *accountsAPI) verifyEmailChange(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	platforms, err := s.store.ConnectedPlatforms(ctx, p.User.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, toProfile(p.User, platforms))
+	s.answerProfile(c, p.User)
 }
 
 // noticeEmailChanged tells the old address that it no longer signs in.

@@ -114,6 +114,13 @@ type opsAPI struct {
 	temporal client.Client
 }
 
+// announcementsAPI is staff's product announcements, each mailed by its
+// own durable process to the people who permit its purpose.
+type announcementsAPI struct {
+	*base
+	temporal client.Client
+}
+
 // groups builds every handler group from the API's dependencies: one line
 // per capability.
 func (s *Server) groups(d Deps) []group {
@@ -126,5 +133,6 @@ func (s *Server) groups(d Deps) []group {
 		&privacyAPI{base: s.base, temporal: d.Temporal, blob: d.Blob, mail: d.Mail},
 		&webhooksAPI{base: s.base, relayWake: d.RelayWake},
 		&opsAPI{base: s.base, temporal: d.Temporal},
+		&announcementsAPI{base: s.base, temporal: d.Temporal},
 	}
 }

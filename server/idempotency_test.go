@@ -25,6 +25,7 @@ func TestCreatesHonourIdempotencyKey(t *testing.T) {
 		anon.FetchCSRF()
 		reported := env.Client().Register("reported@example.com", pw)
 		dpo := staffClient(t, env, "dpo-idem@loomcast.example.com", models.RolePrivacy)
+		admin := staffClient(t, env, "admin-idem@loomcast.example.com", models.RoleAdmin)
 		ctx := context.Background()
 		count := func(model any, where string, args ...any) int64 {
 			var n int64
@@ -95,6 +96,16 @@ func TestCreatesHonourIdempotencyKey(t *testing.T) {
 				created: func() int64 {
 					return count(&models.PrivacyRequest{}, "user_id = ? AND source = ?", reported.ID, "child_report")
 				},
+			},
+			{
+				name: "POST /v1/admin/announcements",
+				send: func(key string, variant int) *servertest.Response {
+					subject := []string{"News", "Other news"}[variant]
+					return admin.Do(http.MethodPost, "/v1/admin/announcements", map[string]any{"purpose": "product_updates", "subject": subject,
+						"text": "Hello."}, "Idempotency-Key", key)
+				},
+				status:  http.StatusCreated,
+				created: func() int64 { return count(&models.Announcement{}, "subject = ?", "News") },
 			},
 		}
 		for _, tt := range tests {

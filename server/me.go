@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,27 +37,53 @@ type profile struct {
 	// activity (policy 004 section 10).
 	MarketingEmails    bool       `json:"marketing_emails"`
 	MarketingUpdatedAt *time.Time `json:"marketing_updated_at"`
+	// ProductUpdates is the consent to product announcements, given or
+	// withdrawn at ProductUpdatesUpdatedAt (in the profile or by a privacy
+	// request); it lapses with marketing data.
+	ProductUpdates          bool       `json:"product_updates"`
+	ProductUpdatesUpdatedAt *time.Time `json:"product_updates_updated_at"`
 }
 
-func toProfile(u models.User, platforms []string) profile {
+// profileOf is the account as the API shows it, from its row, its
+// connected platforms and its latest decision about product updates.
+func (s *base) profileOf(ctx context.Context, u models.User, platforms []string) (profile, error) {
+	consents, err := s.store.Consents(ctx, u.ID)
+	if err != nil {
+		return profile{}, err
+	}
 	if platforms == nil {
 		platforms = []string{}
 	}
-	return profile{
+	p := profile{
 		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL, Timezone: u.Timezone,
 		Role: u.Role, HasPassword: u.PasswordHash != nil, GoogleLinked: u.GoogleSub != nil,
 		Platforms: platforms, CreatedAt: u.CreatedAt, MarketingEmails: u.MarketingEmails, MarketingUpdatedAt: u.MarketingUpdatedAt,
 	}
+	if c, ok := consents[models.PurposeProductUpdates]; ok {
+		at := c.At.UTC()
+		p.ProductUpdates, p.ProductUpdatesUpdatedAt = c.Granted, &at
+	}
+	return p, nil
 }
 
-func (s *accountsAPI) getMe(c *gin.Context) {
-	u := currentPrincipal(c).User
-	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), u.ID)
+// answerProfile answers with the account's profile.
+func (s *base) answerProfile(c *gin.Context, u models.User) {
+	ctx := c.Request.Context()
+	platforms, err := s.store.ConnectedPlatforms(ctx, u.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toProfile(u, platforms))
+	p, err := s.profileOf(ctx, u, platforms)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *accountsAPI) getMe(c *gin.Context) {
+	s.answerProfile(c, currentPrincipal(c).User)
 }
 
 // patchMeRequest names the profile fields to change; absent ones stay.
@@ -66,6 +93,8 @@ type patchMeRequest struct {
 	Timezone    *string `json:"timezone"`
 	// MarketingEmails gives or withdraws consent to marketing email.
 	MarketingEmails *bool `json:"marketing_emails"`
+	// ProductUpdates gives or withdraws consent to product announcements.
+	ProductUpdates *bool `json:"product_updates"`
 }
 
 func (s *accountsAPI) patchMe(c *gin.Context) {
@@ -104,35 +133,42 @@ func (s *accountsAPI) patchMe(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if req.MarketingEmails != nil {
-		// The consent record lives until 24 months of inactivity.
+	if req.MarketingEmails != nil || req.ProductUpdates != nil {
+		// Both are marketing data: their consent records live until 24
+		// months of inactivity.
 		item := scheduler.Item{Category: retention.Marketing, ObjectID: u.ID, UserID: u.ID, Start: s.now()}
 		if err := s.retention.Schedule(ctx, item); err != nil {
 			s.fail(c, err)
 			return
 		}
-		consent := models.Consent{UserID: u.ID, Purpose: models.PurposeMarketingEmails, Granted: *req.MarketingEmails, At: s.now(), Source: "profile settings"}
+	}
+	choices := []struct {
+		purpose string
+		granted *bool
+	}{{models.PurposeMarketingEmails, req.MarketingEmails}, {models.PurposeProductUpdates, req.ProductUpdates}}
+	for _, choice := range choices {
+		if choice.granted == nil {
+			continue
+		}
+		consent := models.Consent{UserID: u.ID, Purpose: choice.purpose, Granted: *choice.granted, At: s.now(), Source: "profile settings"}
 		if err := s.store.RecordConsent(ctx, consent); err != nil {
 			s.fail(c, err)
 			return
 		}
+	}
+	if req.MarketingEmails != nil {
 		if u, err = s.store.UserByID(ctx, u.ID); err != nil {
 			s.fail(c, err)
 			return
 		}
 	}
 	p.User = u
-	platforms, err := s.store.ConnectedPlatforms(c.Request.Context(), u.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
 	// The cookie carries the timezone: reissue it at once.
 	if err := s.reissueSession(c); err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toProfile(u, platforms))
+	s.answerProfile(c, u)
 }
 
 // reissueSession rewrites the session cookie with the user's current

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,10 +130,8 @@ func parseRequest(body privacyRequestBody) (wfprivacy.Right, calendar.Regime, st
 		}
 	}
 	for _, p := range body.Purposes {
-		switch p {
-		case models.PurposeMarketingEmails, models.PurposeProductUpdates, models.PurposeAnalytics, models.PurposeSaleOrSharing, models.PurposeSensitiveData:
-		default:
-			problems["purposes"] = "each must be one of: marketing_emails, product_updates, analytics, sale_or_sharing, sensitive_data"
+		if !slices.Contains(models.Purposes, p) {
+			problems["purposes"] = "each must be one of: " + strings.Join(models.Purposes, ", ")
 		}
 	}
 	if len(problems) > 0 {

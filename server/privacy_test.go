@@ -589,7 +589,8 @@ func TestObjectionOptOutLimitAndHeldErasure(t *testing.T) {
 	p := waitForStatus(t, c, optOut.ID, "closed")
 	require.Contains(t, p.Answer, "does not sell")
 	limit := file(map[string]any{"type": "ccpa_limit", "region": "US-CA"})
-	waitForStatus(t, c, limit.ID, "closed")
+	p = waitForStatus(t, c, limit.ID, "closed")
+	require.Contains(t, p.Answer, "uses sensitive personal information (your password, kept only as a salted hash, and your platform tokens, kept encrypted) only to provide the service")
 
 	consents, err := env.Store.Consents(ctx, u.ID)
 	require.NoError(t, err)

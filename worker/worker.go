@@ -7,6 +7,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	accountsact "github.com/loomcast/loomcast/activities/accounts"
+	announcementsact "github.com/loomcast/loomcast/activities/announcements"
 	channelsact "github.com/loomcast/loomcast/activities/channels"
 	expiryact "github.com/loomcast/loomcast/activities/expiry"
 	postingact "github.com/loomcast/loomcast/activities/posting"
@@ -59,6 +60,7 @@ func Register(r sdkworker.Registry, d Deps) {
 		Executions: d.Executions, PublicURL: d.PublicURL, LinkKey: d.LinkKey, StaffEmail: d.StaffEmail,
 		LeadAuthority: d.PrivacyAuthority})
 	channelsact.Register(r, &channelsact.Activities{Grants: d.Grants, Retention: d.Retention, Temporal: d.Temporal})
+	announcementsact.Register(r, &announcementsact.Activities{Store: d.Store, Mail: d.Mail, PublicURL: d.PublicURL})
 }
 
 // New returns a worker on Loomcast's task queue with everything registered.

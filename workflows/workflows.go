@@ -47,6 +47,9 @@ const (
 	KindPrivacyRequest = "privacy-request"
 	// KindWebhookReconcile is a TikTok account's reconciliation process.
 	KindWebhookReconcile = "webhook-reconcile"
+	// KindAnnouncement is a staff announcement's mailing process; its
+	// object ID is the announcement's.
+	KindAnnouncement = "announcement"
 )
 
 // SearchAttributes returns the attributes for a process of the given kind.

@@ -215,6 +215,31 @@ func TestErasureDuringTheClosureGrace(t *testing.T) {
 	})
 }
 
+// An erasure while an announcement is being mailed, its cursor at the
+// person, completes: the cursor moves to the account before, so the
+// person's ID is left nowhere and nobody is mailed twice.
+func TestErasureDuringAnAnnouncement(t *testing.T) {
+	noLag(t)
+	modelstest.ForEach(t, func(t *testing.T, store *models.Store) {
+		ctx := context.Background()
+		a, _ := eraser(t, store, "", &crashingExecutions{})
+		before := &models.User{Email: "before@example.com"}
+		require.NoError(t, store.CreateUser(ctx, before))
+		u := &models.User{Email: "reader@example.com"}
+		require.NoError(t, store.CreateUser(ctx, u))
+		an := &models.Announcement{Purpose: models.PurposeProductUpdates, Subject: "News", Body: "Hello", Status: loomcast.AnnouncementSending,
+			LastUserID: u.ID, CreatedAt: time.Now()}
+		require.NoError(t, store.CreateAnnouncement(ctx, an))
+		req := erasureOf(t, store, *u, "account")
+
+		_, err := execute(a, req.ID)
+		require.NoError(t, err, "the completeness check finds nothing of the person")
+		got, err := store.AnnouncementByID(ctx, an.ID)
+		require.NoError(t, err)
+		require.Equal(t, before.ID, got.LastUserID)
+	})
+}
+
 // The check refuses to close an erasure while a trace remains.
 func TestErasureFailsWhileATraceRemains(t *testing.T) {
 	noLag(t)

@@ -228,8 +228,12 @@ func (a *Activities) stopProcessing(ctx context.Context, r models.PrivacyRequest
 		}
 	}
 	answer := "We have stopped: " + strings.Join(purposes, ", ") + "."
-	if r.Type == wf.TypeOptOut {
+	switch r.Type {
+	case wf.TypeOptOut:
 		answer += " Loomcast does not sell or share personal information; your opt-out is recorded and will hold if that ever changes."
+	case wf.TypeLimit:
+		answer += " Loomcast uses sensitive personal information (your password, kept only as a salted hash, and your platform tokens, kept encrypted) " +
+			"only to provide the service you asked for, as the law permits, and for nothing else; your choice is recorded and will hold if that ever changes."
 	}
 	return wf.ExecuteResult{Answer: answer}, nil
 }
