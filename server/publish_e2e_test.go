@@ -174,6 +174,17 @@ func TestPublishEndToEnd(t *testing.T) {
 		}
 		require.NotContains(t, string(r.Body), access)
 
+		// Nor an upload secret: TikTok's upload URL carries an upload token
+		// and YouTube's resumable session URI an upload ID; both publish
+		// paths' histories are searched, and the stored session is sealed.
+		for _, platform := range []string{"tiktok", "youtube"} {
+			requireNotInHistory(t, env, posting.PublishWorkflowID(ids[platform]), "upload_token", "upload_id=", "uploadType=resumable")
+		}
+		post, err := env.Store.PostByID(context.Background(), ids["tiktok"])
+		require.NoError(t, err)
+		require.NotContains(t, post.UploadSession, "upload_token", "the upload URL is stored sealed")
+		require.NotContains(t, post.UploadSession, "http")
+
 		// A user is not staff.
 		require.Equal(t, http.StatusForbidden, c.Do(http.MethodGet, "/v1/admin/users/"+u.ID+"/workflows", nil).Status)
 	})

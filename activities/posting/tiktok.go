@@ -41,12 +41,32 @@ func (a *Activities) withTikTokToken(ctx context.Context, channelID string, call
 
 // tiktokSession is what a post keeps of its TikTok upload session.
 type tiktokSession struct {
-	State      string `json:"state"` // "initializing" or "initialized"
-	UploadURL  string `json:"upload_url,omitempty"`
-	ChunkSize  int64  `json:"chunk_size,omitempty"`
-	ChunkCount int    `json:"chunk_count,omitempty"`
+	State string `json:"state"` // "initializing" or "initialized"
+	// UploadURLSealed is the upload URL, sealed with the vault: it carries
+	// an upload token that works like a password, so it is kept only
+	// sealed and opened by the activity that uploads. UploadURL is the
+	// plain form that sessions stored before it kept.
+	UploadURLSealed string `json:"upload_url_sealed,omitempty"`
+	UploadURL       string `json:"upload_url,omitempty"`
+	ChunkSize       int64  `json:"chunk_size,omitempty"`
+	ChunkCount      int    `json:"chunk_count,omitempty"`
 	// Acked is the number of chunks TikTok has acknowledged.
 	Acked int `json:"acked,omitempty"`
+}
+
+// uploadURLContext binds a sealed upload URL to its post.
+func uploadURLContext(postID string) string { return "post:" + postID + ":tiktok_upload_url" }
+
+// uploadURL opens the session's upload URL.
+func (a *Activities) uploadURL(postID string, s tiktokSession) (string, error) {
+	if s.UploadURLSealed == "" {
+		return s.UploadURL, nil
+	}
+	u, err := a.Grants.Vault.Open(s.UploadURLSealed, uploadURLContext(postID))
+	if err != nil {
+		return "", fmt.Errorf("open the upload URL: %w", err)
+	}
+	return u, nil
 }
 
 // InitTikTokPost initializes the Direct Post once. The publish ID and the
@@ -70,7 +90,7 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 		if err != nil {
 			return wf.TikTokInit{}, err
 		}
-		return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: p.PublishID, UploadURL: sess.UploadURL, ChunkSize: sess.ChunkSize, ChunkCount: sess.ChunkCount}, nil
+		return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: p.PublishID, ChunkSize: sess.ChunkSize, ChunkCount: sess.ChunkCount}, nil
 	case sess.State == "initializing":
 		return wf.TikTokInit{}, temporal.NewNonRetryableApplicationError(
 			"could not confirm whether TikTok accepted the post: the connection broke after the request was sent. "+
@@ -101,7 +121,11 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 		}
 		return wf.TikTokInit{}, err // outcome unknown: the next attempt stops with "could not confirm"
 	}
-	sess = tiktokSession{State: "initialized", UploadURL: res.UploadURL, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}
+	sealed, err := a.Grants.Vault.Seal(res.UploadURL, uploadURLContext(p.ID))
+	if err != nil {
+		return wf.TikTokInit{}, fmt.Errorf("seal the upload URL: %w", err)
+	}
+	sess = tiktokSession{State: "initialized", UploadURLSealed: sealed, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}
 	if err := a.saveSession(ctx, p.ID, sess, &res.PublishID); err != nil {
 		return wf.TikTokInit{}, err
 	}
@@ -109,7 +133,8 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 	if err != nil {
 		return wf.TikTokInit{}, err
 	}
-	return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: res.PublishID, UploadURL: res.UploadURL, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}, nil
+	// The result goes into the workflow's history: IDs and sizes only.
+	return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: res.PublishID, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}, nil
 }
 
 // notSent reports a failure to connect at all, when no request left.
@@ -163,6 +188,13 @@ func (a *Activities) UploadTikTokChunks(ctx context.Context, in wf.TikTokUploadI
 	if next > 0 {
 		activity.GetLogger(ctx).Info("resuming upload", "post_id", p.ID, "from_chunk", next+1, "of", in.Init.ChunkCount)
 	}
+	uploadURL, err := a.uploadURL(p.ID, sess)
+	if err != nil {
+		return err
+	}
+	if uploadURL == "" {
+		uploadURL = in.Init.UploadURL // a run started before the URL was sealed
+	}
 	f, err := a.Blob.Open(ctx, up.BlobKey)
 	if err != nil {
 		if errors.Is(err, blob.ErrNotFound) {
@@ -180,7 +212,7 @@ func (a *Activities) UploadTikTokChunks(ctx context.Context, in wf.TikTokUploadI
 		if err := seek(f, start); err != nil {
 			return err
 		}
-		if err := a.TikTok.UploadChunk(ctx, in.Init.UploadURL, up.ContentType, io.LimitReader(f, n), start, n, up.Size); err != nil {
+		if err := a.TikTok.UploadChunk(ctx, uploadURL, up.ContentType, io.LimitReader(f, n), start, n, up.Size); err != nil {
 			return a.platformError(err)
 		}
 		sess.Acked = i + 1

@@ -222,7 +222,7 @@ var descriptions = map[string]string{
 // withheldColumns are columns left out for a reason their name does not
 // give away.
 var withheldColumns = map[string]string{
-	"posts.upload_session": "the platform's temporary upload address for the post, which works like a password",
+	"posts.upload_session": "the platform's temporary upload address for the post (kept encrypted), which works like a password",
 }
 
 // withheld returns why a column is left out of the export, or "" when it

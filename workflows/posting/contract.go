@@ -131,8 +131,11 @@ type PostInput struct {
 type TikTokInit struct {
 	// OpenID is the TikTok account, whose reconciliation process is told
 	// about the publish ID.
-	OpenID     string
-	PublishID  string
+	OpenID    string
+	PublishID string
+	// UploadURL is empty: the URL carries an upload token, so it is kept
+	// sealed with the post and opened by UploadTikTokChunks. Runs started
+	// before that carry it here, and their upload still reads it.
 	UploadURL  string
 	ChunkSize  int64
 	ChunkCount int
