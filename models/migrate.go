@@ -322,6 +322,9 @@ CREATE TABLE announcements (
 );
 CREATE INDEX announcements_cursor_idx ON announcements (last_user_id);
 `},
+	{10, "post platform username", `
+ALTER TABLE posts ADD COLUMN platform_username TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -30,7 +30,10 @@ type Post struct {
 	// attempt, so that a retried upload resumes instead of starting over.
 	UploadSession  string
 	PlatformPostID string
-	PublicURL      string
+	// PlatformUsername is the account's handle at the platform when the
+	// post was published (TikTok's creator_username), for its public URL.
+	PlatformUsername string
+	PublicURL        string
 	// PublicState is "public" once TikTok shows the post publicly and
 	// "removed" once it no longer does.
 	PublicState    string
@@ -161,21 +164,22 @@ type PostChange struct {
 // PostFields are the columns of a post that a change sets; nil ones are
 // left as they are, and a pointer to a zero value clears a column.
 type PostFields struct {
-	Caption        *string
-	Privacy        *string
-	AllowComment   *bool
-	AllowDuet      *bool
-	AllowStitch    *bool
-	ScheduledAt    *time.Time
-	Timezone       *string
-	Attempt        *int
-	PublishID      *string
-	UploadSession  *string
-	PlatformPostID *string
-	PublicURL      *string
-	PublicState    *string
-	FailureReason  *string
-	PublishedAt    *time.Time
+	Caption          *string
+	Privacy          *string
+	AllowComment     *bool
+	AllowDuet        *bool
+	AllowStitch      *bool
+	ScheduledAt      *time.Time
+	Timezone         *string
+	Attempt          *int
+	PublishID        *string
+	UploadSession    *string
+	PlatformPostID   *string
+	PlatformUsername *string
+	PublicURL        *string
+	PublicState      *string
+	FailureReason    *string
+	PublishedAt      *time.Time
 }
 
 // columns are the fields as GORM column updates.
@@ -197,6 +201,7 @@ func (f PostFields) columns() map[string]any {
 	set("publish_id", f.PublishID != nil, deref(f.PublishID))
 	set("upload_session", f.UploadSession != nil, deref(f.UploadSession))
 	set("platform_post_id", f.PlatformPostID != nil, deref(f.PlatformPostID))
+	set("platform_username", f.PlatformUsername != nil, deref(f.PlatformUsername))
 	set("public_url", f.PublicURL != nil, deref(f.PublicURL))
 	set("public_state", f.PublicState != nil, deref(f.PublicState))
 	set("failure_reason", f.FailureReason != nil, deref(f.FailureReason))

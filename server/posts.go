@@ -56,6 +56,7 @@ type postView struct {
 	Timezone       string          `json:"timezone"`
 	PublishedAt    *time.Time      `json:"published_at"`
 	PlatformPostID string          `json:"platform_post_id"`
+	PublicURL      string          `json:"public_url"`
 	FailureReason  string          `json:"failure_reason"`
 	Attempt        int             `json:"attempt"`
 	Sandbox        bool            `json:"sandbox"`
@@ -72,8 +73,8 @@ type postEventView struct {
 func (s *postsAPI) toPostView(p models.Post, events []models.PostEvent) postView {
 	v := postView{ID: p.ID, ChannelID: p.ChannelID, UploadID: p.UploadID, Platform: p.Platform, Caption: p.Caption, Privacy: p.Privacy,
 		AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, Status: p.Status, ScheduledAt: p.ScheduledAt,
-		Timezone: p.Timezone, PublishedAt: p.PublishedAt, PlatformPostID: p.PlatformPostID, FailureReason: p.FailureReason,
-		Attempt: p.Attempt, Sandbox: s.cfg.PlatformSandbox, CreatedAt: p.CreatedAt}
+		Timezone: p.Timezone, PublishedAt: p.PublishedAt, PlatformPostID: p.PlatformPostID, PublicURL: p.PublicURL,
+		FailureReason: p.FailureReason, Attempt: p.Attempt, Sandbox: s.cfg.PlatformSandbox, CreatedAt: p.CreatedAt}
 	for _, e := range events {
 		v.History = append(v.History, postEventView{Status: e.Status, Detail: e.Detail, At: e.At})
 	}

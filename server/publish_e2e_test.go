@@ -28,6 +28,7 @@ type postJSON struct {
 	ScheduledAt    time.Time  `json:"scheduled_at"`
 	PublishedAt    *time.Time `json:"published_at"`
 	PlatformPostID string     `json:"platform_post_id"`
+	PublicURL      string     `json:"public_url"`
 	FailureReason  string     `json:"failure_reason"`
 	Caption        string     `json:"caption"`
 	History        []struct {
@@ -96,7 +97,18 @@ func TestPublishEndToEnd(t *testing.T) {
 	for platform, id := range ids {
 		p := waitForPost(t, c, id, "published", "failed")
 		require.Equal(t, "published", p.Status, "%s: %s", platform, p.FailureReason)
-		require.NotEmpty(t, p.PlatformPostID, platform)
+		// TikTok's webhook may report the post published before the
+		// platform's ID arrives (from status/fetch or a later webhook).
+		require.Eventually(t, func() bool {
+			r := c.Do(http.MethodGet, "/v1/posts/"+id, nil)
+			return r.Status == http.StatusOK && json.Unmarshal(r.Body, &p) == nil && p.PlatformPostID != ""
+		}, 30*time.Second, 100*time.Millisecond, "%s: the platform's post ID", platform)
+		// The user sees the link to the published post.
+		want := "https://www.youtube.com/watch?v=" + p.PlatformPostID
+		if platform == "tiktok" {
+			want = "https://www.tiktok.com/@" + externalID(t, env, tiktokID) + "/video/" + p.PlatformPostID // the sandbox's username is its open_id
+		}
+		require.Equal(t, want, p.PublicURL, platform)
 		require.NotNil(t, p.PublishedAt)
 		var statuses []string
 		for _, h := range p.History {

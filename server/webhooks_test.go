@@ -187,6 +187,15 @@ func TestWebhookReconciliation(t *testing.T) {
 		got, err := env.Store.PostByID(ctx, p.ID)
 		require.NoError(t, err)
 		require.Equal(t, "removed", got.PublicState)
+		require.Empty(t, got.PublicURL, "a post no longer public has no public link")
+
+		// Public again: the link comes back.
+		body, sig = env.TikTok.Event("post.publish.publicly_available", openID, map[string]string{"publish_id": post.PublishID, "post_id": post.PlatformPostID}, time.Now())
+		require.Equal(t, http.StatusOK, postRaw(t, env, "/webhooks/tiktok", body, "TikTok-Signature", sig).Status)
+		waitForEvent(t, env, body, models.WebhookApplied)
+		got, err = env.Store.PostByID(ctx, p.ID)
+		require.NoError(t, err)
+		require.Equal(t, "https://www.tiktok.com/@"+openID+"/video/"+post.PlatformPostID, got.PublicURL)
 	})
 
 	t.Run("an event for an unknown publish id waits for its post", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 )
 
@@ -261,4 +262,13 @@ func postID(raw json.RawMessage) (string, error) {
 		return "", fmt.Errorf("decode post id: %w", err)
 	}
 	return n.String(), nil
+}
+
+// PostURL is the public address of a creator's post on TikTok; empty when
+// the username or the post ID is not known.
+func PostURL(username, postID string) string {
+	if username == "" || postID == "" {
+		return ""
+	}
+	return "https://www.tiktok.com/@" + url.PathEscape(username) + "/video/" + url.PathEscape(postID)
 }

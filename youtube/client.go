@@ -281,3 +281,12 @@ func redactURL(raw string) string {
 	u.RawQuery, u.Fragment, u.User = "", "", nil
 	return u.String()
 }
+
+// WatchURL is the public address of a video on YouTube; empty without an
+// ID.
+func WatchURL(videoID string) string {
+	if videoID == "" {
+		return ""
+	}
+	return "https://www.youtube.com/watch?v=" + url.QueryEscape(videoID)
+}

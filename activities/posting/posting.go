@@ -50,8 +50,29 @@ func rejected(format string, args ...any) error {
 // into strings on the way).
 // ApplyPostChange records a change in the read model.
 func (a *Activities) ApplyPostChange(ctx context.Context, in wf.ApplyChangeInput) error {
-	_, err := a.Store.ApplyPostChange(ctx, in.PostID, models.PostChange{Status: in.Status, Detail: in.Detail, Set: toDBPostFields(in.Fields)})
+	fields := toDBPostFields(in.Fields)
+	if in.Fields.PlatformPostID != nil {
+		// The platform's ID gives the post its public address.
+		p, err := a.Store.PostByID(ctx, in.PostID)
+		if err != nil {
+			return err
+		}
+		fields.PublicURL = models.Ptr(publicURL(p.Platform, p.PlatformUsername, *in.Fields.PlatformPostID))
+	}
+	_, err := a.Store.ApplyPostChange(ctx, in.PostID, models.PostChange{Status: in.Status, Detail: in.Detail, Set: fields})
 	return err
+}
+
+// publicURL is a published post's public address on its platform, empty
+// while it has none.
+func publicURL(platform, username, postID string) string {
+	switch platform {
+	case loomcast.TikTok:
+		return tiktok.PostURL(username, postID)
+	case loomcast.YouTube:
+		return youtube.WatchURL(postID)
+	}
+	return ""
 }
 
 // toDBPostFields converts the contract's post fields to the store's.
@@ -106,7 +127,9 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 		if msg := capabilities(info).Check(opts); len(msg) > 0 {
 			return rejected("TikTok no longer allows these options: %s", strings.Join(msgValues(msg), "; "))
 		}
-		return nil
+		// The handle at publish time makes the post's public address.
+		_, err = a.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Set: models.PostFields{PlatformUsername: &info.CreatorUsername}})
+		return err
 	}
 	return rejected("unknown platform %q", p.Platform)
 }

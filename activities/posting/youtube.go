@@ -59,7 +59,7 @@ func (a *Activities) UploadYouTubeVideo(ctx context.Context, in wf.PostInput) (w
 		return wf.PublishedVideo{}, a.platformError(err)
 	}
 	// Keep the ID at once: a retry after this point must not upload again.
-	if _, err := a.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Set: models.PostFields{PlatformPostID: &id}}); err != nil {
+	if _, err := a.Store.ApplyPostChange(ctx, p.ID, models.PostChange{Set: models.PostFields{PlatformPostID: &id, PublicURL: models.Ptr(youtube.WatchURL(id))}}); err != nil {
 		return wf.PublishedVideo{}, err
 	}
 	return wf.PublishedVideo{VideoID: id}, nil

@@ -124,10 +124,11 @@ func postChange(event string, c tiktok.PostEventContent, p models.Post, now time
 		fields := models.PostFields{PublicState: models.Ptr("public")}
 		if c.PostID != "" {
 			fields.PlatformPostID = &c.PostID
+			fields.PublicURL = models.Ptr(tiktok.PostURL(p.PlatformUsername, c.PostID))
 		}
 		return &models.PostChange{Detail: "public on TikTok as " + c.PostID, Set: fields}, "post public"
 	case "post.publish.no_longer_publicaly_available":
-		return &models.PostChange{Detail: "TikTok no longer shows the post publicly", Set: models.PostFields{PublicState: models.Ptr("removed")}}, "post removed from public view"
+		return &models.PostChange{Detail: "TikTok no longer shows the post publicly", Set: models.PostFields{PublicState: models.Ptr("removed"), PublicURL: models.Ptr("")}}, "post removed from public view"
 	case "post.publish.inbox_delivered":
 		return &models.PostChange{Detail: "delivered to the creator's TikTok inbox"}, "post delivered to inbox"
 	}
