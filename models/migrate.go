@@ -325,6 +325,10 @@ CREATE INDEX announcements_cursor_idx ON announcements (last_user_id);
 	{10, "post platform username", `
 ALTER TABLE posts ADD COLUMN platform_username TEXT NOT NULL DEFAULT '';
 `},
+	{11, "post commercial content disclosure", `
+ALTER TABLE posts ADD COLUMN brand_organic BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE posts ADD COLUMN brand_content BOOLEAN NOT NULL DEFAULT FALSE;
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -21,6 +21,10 @@ type Post struct {
 	AllowComment bool
 	AllowDuet    bool
 	AllowStitch  bool
+	// BrandOrganic and BrandContent disclose commercial content on TikTok:
+	// the creator's own business, and a third party's (paid partnership).
+	BrandOrganic bool
+	BrandContent bool
 	ScheduledAt  time.Time
 	Timezone     string
 	Status       string
@@ -169,6 +173,8 @@ type PostFields struct {
 	AllowComment     *bool
 	AllowDuet        *bool
 	AllowStitch      *bool
+	BrandOrganic     *bool
+	BrandContent     *bool
 	ScheduledAt      *time.Time
 	Timezone         *string
 	Attempt          *int
@@ -195,6 +201,8 @@ func (f PostFields) columns() map[string]any {
 	set("allow_comment", f.AllowComment != nil, deref(f.AllowComment))
 	set("allow_duet", f.AllowDuet != nil, deref(f.AllowDuet))
 	set("allow_stitch", f.AllowStitch != nil, deref(f.AllowStitch))
+	set("brand_organic", f.BrandOrganic != nil, deref(f.BrandOrganic))
+	set("brand_content", f.BrandContent != nil, deref(f.BrandContent))
 	set("scheduled_at", f.ScheduledAt != nil, deref(f.ScheduledAt).UTC())
 	set("timezone", f.Timezone != nil, deref(f.Timezone))
 	set("attempt", f.Attempt != nil, deref(f.Attempt))

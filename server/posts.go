@@ -38,6 +38,34 @@ type createPostRequest struct {
 	// ("2026-03-29T02:30") read in Timezone (or the user's), or "now".
 	ScheduledAt string `json:"scheduled_at"`
 	Timezone    string `json:"timezone"`
+	// Disclose says the post is commercial content (TikTok only).
+	Disclose *disclosureBody `json:"disclose_commercial_content"`
+}
+
+// disclosureBody discloses commercial content on TikTok, as its direct-post
+// guidelines ask an app to offer: the post promotes the creator's own
+// business (your_brand), or a third party's (branded_content, a paid
+// partnership, which cannot be private).
+type disclosureBody struct {
+	YourBrand      bool `json:"your_brand"`
+	BrandedContent bool `json:"branded_content"`
+}
+
+// checkDisclosure words what is wrong with a disclosure for a post of
+// platform at privacy; none (nil) is always right. Creating needs at least
+// one choice; an edit may clear both.
+func checkDisclosure(platform, privacy string, d *disclosureBody, creating bool) map[string]string {
+	switch {
+	case d == nil:
+		return nil
+	case platform != loomcast.TikTok:
+		return map[string]string{"disclose_commercial_content": "is a TikTok setting; leave it out for " + platform}
+	case creating && !d.YourBrand && !d.BrandedContent:
+		return map[string]string{"disclose_commercial_content": "choose your_brand and/or branded_content, or leave it out"}
+	case d.BrandedContent && privacy == "SELF_ONLY":
+		return map[string]string{"disclose_commercial_content.branded_content": "branded content cannot be private on TikTok: choose a privacy other than SELF_ONLY"}
+	}
+	return nil
 }
 
 // postView is a post as the API shows it.
@@ -57,6 +85,7 @@ type postView struct {
 	PublishedAt    *time.Time      `json:"published_at"`
 	PlatformPostID string          `json:"platform_post_id"`
 	PublicURL      string          `json:"public_url"`
+	Disclose       *disclosureBody `json:"disclose_commercial_content"`
 	FailureReason  string          `json:"failure_reason"`
 	Attempt        int             `json:"attempt"`
 	Sandbox        bool            `json:"sandbox"`
@@ -75,6 +104,9 @@ func (s *postsAPI) toPostView(p models.Post, events []models.PostEvent) postView
 		AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, Status: p.Status, ScheduledAt: p.ScheduledAt,
 		Timezone: p.Timezone, PublishedAt: p.PublishedAt, PlatformPostID: p.PlatformPostID, PublicURL: p.PublicURL,
 		FailureReason: p.FailureReason, Attempt: p.Attempt, Sandbox: s.cfg.PlatformSandbox, CreatedAt: p.CreatedAt}
+	if p.BrandOrganic || p.BrandContent {
+		v.Disclose = &disclosureBody{YourBrand: p.BrandOrganic, BrandedContent: p.BrandContent}
+	}
 	for _, e := range events {
 		v.History = append(v.History, postEventView{Status: e.Status, Detail: e.Detail, At: e.At})
 	}
@@ -236,6 +268,10 @@ func (s *postsAPI) createPost(c *gin.Context) {
 		s.fail(c, invalid(map[string]string{"scheduled_at": msg}))
 		return
 	}
+	if msgs := checkDisclosure(ch.Platform, req.Privacy, req.Disclose, true); msgs != nil {
+		s.fail(c, invalid(msgs))
+		return
+	}
 	opts := posting.Options{Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, DurationMS: up.DurationMS}
 	if err := s.checkOptions(ctx, ch, opts); err != nil {
 		s.fail(c, err)
@@ -245,6 +281,9 @@ func (s *postsAPI) createPost(c *gin.Context) {
 	p := &models.Post{UserID: user.ID, ChannelID: ch.ID, UploadID: up.ID, Platform: ch.Platform, Caption: req.Caption, Privacy: req.Privacy,
 		AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, ScheduledAt: scheduledAt, Timezone: tz,
 		Status: loomcast.PostScheduled, RequestHash: hash}
+	if req.Disclose != nil {
+		p.BrandOrganic, p.BrandContent = req.Disclose.YourBrand, req.Disclose.BrandedContent
+	}
 	if key != "" {
 		p.IdempotencyKey = &key
 	}

@@ -26,6 +26,9 @@ type patchPostRequest struct {
 	AllowComment *bool   `json:"allow_comment"`
 	AllowDuet    *bool   `json:"allow_duet"`
 	AllowStitch  *bool   `json:"allow_stitch"`
+	// Disclose replaces the commercial-content disclosure (TikTok); both
+	// false clears it.
+	Disclose *disclosureBody `json:"disclose_commercial_content"`
 }
 
 // patchPost reschedules or edits through Temporal Updates, so the caller
@@ -47,7 +50,10 @@ func (s *postsAPI) patchPost(c *gin.Context) {
 	ctx := c.Request.Context()
 	fields := map[string]string{}
 	edit := posting.EditRequest{Caption: req.Caption, Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch}
-	editing := req.Caption != nil || req.Privacy != nil || req.AllowComment != nil || req.AllowDuet != nil || req.AllowStitch != nil
+	if req.Disclose != nil {
+		edit.BrandOrganic, edit.BrandContent = &req.Disclose.YourBrand, &req.Disclose.BrandedContent
+	}
+	editing := req.Caption != nil || req.Privacy != nil || req.AllowComment != nil || req.AllowDuet != nil || req.AllowStitch != nil || req.Disclose != nil
 	var newTime time.Time
 	tz := p.Timezone
 	if req.Timezone != nil && req.ScheduledAt == nil {
@@ -75,7 +81,7 @@ func (s *postsAPI) patchPost(c *gin.Context) {
 		fields["caption"] = fmt.Sprintf("must be at most %d characters", maxCaption)
 	}
 	if !editing && req.ScheduledAt == nil {
-		s.fail(c, errorf(CodeInvalid, "Nothing to change: send scheduled_at, caption, privacy or allow_* fields."))
+		s.fail(c, errorf(CodeInvalid, "Nothing to change: send scheduled_at, caption, privacy, allow_* or disclose_commercial_content fields."))
 		return
 	}
 	if len(fields) > 0 {
@@ -100,6 +106,18 @@ func (s *postsAPI) patchPost(c *gin.Context) {
 		}
 		if req.AllowStitch != nil {
 			o.AllowStitch = *req.AllowStitch
+		}
+		// The disclosure after the change, against the privacy after it.
+		disclose := &disclosureBody{YourBrand: p.BrandOrganic, BrandedContent: p.BrandContent}
+		if req.Disclose != nil {
+			disclose = req.Disclose
+		}
+		if !disclose.YourBrand && !disclose.BrandedContent && req.Disclose == nil {
+			disclose = nil
+		}
+		if msgs := checkDisclosure(ch.Platform, o.Privacy, disclose, false); msgs != nil {
+			s.fail(c, invalid(msgs))
+			return
 		}
 		if err := s.checkOptions(ctx, ch, o); err != nil {
 			s.fail(c, err)

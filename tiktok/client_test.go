@@ -944,3 +944,40 @@ func TestWebhook(t *testing.T) {
 	}
 	require.Regexp(t, `^t=1700000000,s=[0-9a-f]{64}$`, valid)
 }
+
+// The commercial-content disclosures reach TikTok as its toggles, and
+// branded content cannot be private: the fake refuses it as TikTok does.
+func TestCommercialContentDisclosure(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		privacy      string
+		organic      bool
+		branded      bool
+		wantRejected bool
+	}{
+		{name: "your brand, private", privacy: "SELF_ONLY", organic: true},
+		{name: "branded content, public", privacy: "PUBLIC_TO_EVERYONE", branded: true},
+		{name: "both, followers", privacy: "FOLLOWER_OF_CREATOR", organic: true, branded: true},
+		{name: "branded content, private", privacy: "SELF_ONLY", branded: true, wantRejected: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, true)
+			tok := e.login(t)
+			info := post
+			info.PrivacyLevel, info.BrandOrganic, info.BrandContent = tc.privacy, tc.organic, tc.branded
+			_, err := e.client.InitDirectPost(context.Background(), tok.AccessToken, info, 4*mib)
+			if tc.wantRejected {
+				var apiErr *tiktok.APIError
+				require.ErrorAs(t, err, &apiErr)
+				require.Equal(t, "invalid_params", apiErr.Code)
+				require.Empty(t, e.fake.Posts())
+				return
+			}
+			require.NoError(t, err)
+			got := e.fake.Posts()
+			require.Len(t, got, 1)
+			require.Equal(t, tc.organic, got[0].BrandOrganic)
+			require.Equal(t, tc.branded, got[0].BrandContent)
+		})
+	}
+}

@@ -63,6 +63,11 @@ type PostInfo struct {
 	DisableComment bool
 	DisableDuet    bool
 	DisableStitch  bool
+	// BrandOrganic discloses that the post promotes the creator's own
+	// business; BrandContent that it promotes a third party's (a paid
+	// partnership), which TikTok does not allow to be private.
+	BrandOrganic bool
+	BrandContent bool
 }
 
 // TikTok's media transfer rules. TikTok's "MB" is 2^20 bytes: its
@@ -126,8 +131,8 @@ type initRequest struct {
 		DisableDuet    bool   `json:"disable_duet"`
 		DisableComment bool   `json:"disable_comment"`
 		DisableStitch  bool   `json:"disable_stitch"`
-		// TikTok lists these commercial-content disclosures; PostInfo
-		// has no field for them yet, so they are always false.
+		// The commercial-content disclosures (PostInfo.BrandContent and
+		// BrandOrganic).
 		BrandContentToggle bool `json:"brand_content_toggle"`
 		BrandOrganicToggle bool `json:"brand_organic_toggle"`
 	} `json:"post_info"`
@@ -154,6 +159,8 @@ func (c *Client) InitDirectPost(ctx context.Context, accessToken string, info Po
 	in.PostInfo.DisableDuet = info.DisableDuet
 	in.PostInfo.DisableComment = info.DisableComment
 	in.PostInfo.DisableStitch = info.DisableStitch
+	in.PostInfo.BrandOrganicToggle = info.BrandOrganic
+	in.PostInfo.BrandContentToggle = info.BrandContent
 	in.SourceInfo.Source = "FILE_UPLOAD"
 	in.SourceInfo.VideoSize = videoSize
 	in.SourceInfo.ChunkSize = chunkSize

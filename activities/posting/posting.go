@@ -78,7 +78,7 @@ func publicURL(platform, username, postID string) string {
 // toDBPostFields converts the contract's post fields to the store's.
 func toDBPostFields(f wf.PostFields) models.PostFields {
 	return models.PostFields{Caption: f.Caption, Privacy: f.Privacy, AllowComment: f.AllowComment, AllowDuet: f.AllowDuet,
-		AllowStitch: f.AllowStitch, ScheduledAt: f.ScheduledAt, Timezone: f.Timezone, PlatformPostID: f.PlatformPostID,
+		AllowStitch: f.AllowStitch, BrandOrganic: f.BrandOrganic, BrandContent: f.BrandContent, ScheduledAt: f.ScheduledAt, Timezone: f.Timezone, PlatformPostID: f.PlatformPostID,
 		FailureReason: f.FailureReason, PublishedAt: f.PublishedAt}
 }
 

@@ -103,7 +103,8 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 	if err := a.saveSession(ctx, p.ID, tiktokSession{State: "initializing"}, nil); err != nil {
 		return wf.TikTokInit{}, err
 	}
-	info := tiktok.PostInfo{Title: p.Caption, PrivacyLevel: p.Privacy, DisableComment: !p.AllowComment, DisableDuet: !p.AllowDuet, DisableStitch: !p.AllowStitch}
+	info := tiktok.PostInfo{Title: p.Caption, PrivacyLevel: p.Privacy, DisableComment: !p.AllowComment, DisableDuet: !p.AllowDuet, DisableStitch: !p.AllowStitch,
+		BrandOrganic: p.BrandOrganic, BrandContent: p.BrandContent}
 	var res tiktok.InitResult
 	err = a.withTikTokToken(ctx, p.ChannelID, func(token string) (err error) {
 		res, err = a.TikTok.InitDirectPost(ctx, token, info, up.Size)

@@ -91,6 +91,8 @@ var descriptions = map[string]string{
 	"posts.publish_id":        "The platform's ID for the publishing request.",
 	"posts.platform_post_id":  "The post's ID on the platform, once published.",
 	"posts.public_url":        "The post's public address, once published.",
+	"posts.brand_organic":     "Whether you disclosed that the post promotes your own business (TikTok).",
+	"posts.brand_content":     "Whether you disclosed that the post is branded content for a third party, a paid partnership (TikTok).",
 	"posts.platform_username": "Your account's username at the platform when the post was published, which its public address uses.",
 	"posts.public_state":      "public once the platform shows the post publicly, removed once it no longer does.",
 	"posts.failure_reason":    "Why publishing failed, if it did.",

@@ -45,6 +45,9 @@ var uploadTypes = map[string]bool{"video/mp4": true, "video/quicktime": true, "v
 // Post is one initialised Direct Post as the fake sees it.
 type Post struct {
 	PublishID, OpenID, Title, PrivacyLevel string
+	// BrandOrganic and BrandContent are the commercial-content disclosures
+	// of the init (brand_organic_toggle, brand_content_toggle).
+	BrandOrganic, BrandContent bool
 	// Size is the declared video size; Received the bytes accepted so far.
 	Size, Received int64
 	// ChunksReceived counts distinct chunks accepted.
@@ -64,6 +67,7 @@ type Post struct {
 
 type post struct {
 	publishID, openID, title, privacy string
+	brandOrganic, brandContent        bool
 	uploadToken                       string
 	size, chunkSize                   int64
 	count, received                   int
@@ -115,6 +119,8 @@ func (s *Server) Posts() []Post {
 			OpenID:         p.openID,
 			Title:          p.title,
 			PrivacyLevel:   p.privacy,
+			BrandOrganic:   p.brandOrganic,
+			BrandContent:   p.brandContent,
 			Size:           p.size,
 			Received:       p.bytes,
 			ChunksReceived: p.received,
@@ -212,8 +218,10 @@ func (s *Server) creatorInfo(w http.ResponseWriter, r *http.Request) {
 // initRequest is the body of /v2/post/publish/video/init/.
 type initRequest struct {
 	PostInfo *struct {
-		Title        string `json:"title"`
-		PrivacyLevel string `json:"privacy_level"`
+		Title              string `json:"title"`
+		PrivacyLevel       string `json:"privacy_level"`
+		BrandContentToggle bool   `json:"brand_content_toggle"`
+		BrandOrganicToggle bool   `json:"brand_organic_toggle"`
 	} `json:"post_info"`
 	SourceInfo *struct {
 		Source          string `json:"source"`
@@ -299,16 +307,24 @@ func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("privacy_level %q is not among the creator's privacy_level_options %v", req.PostInfo.PrivacyLevel, ci.PrivacyLevelOptions))
 		return
 	}
+	// TikTok's content-sharing guidelines: branded content (a paid
+	// partnership) cannot be private.
+	if req.PostInfo.BrandContentToggle && req.PostInfo.PrivacyLevel == "SELF_ONLY" {
+		s.apiError(w, http.StatusBadRequest, "invalid_params", "branded content (brand_content_toggle) cannot be posted with privacy_level SELF_ONLY")
+		return
+	}
 	p := &post{
-		publishID:   fmt.Sprintf("v_pub_file~v2-1.%d", firstPostID+s.seq.Add(1)),
-		openID:      g.openID,
-		title:       req.PostInfo.Title,
-		privacy:     req.PostInfo.PrivacyLevel,
-		uploadToken: randomToken(""),
-		size:        si.VideoSize,
-		chunkSize:   si.ChunkSize,
-		count:       int(si.TotalChunkCount),
-		initAt:      s.now(),
+		publishID:    fmt.Sprintf("v_pub_file~v2-1.%d", firstPostID+s.seq.Add(1)),
+		openID:       g.openID,
+		title:        req.PostInfo.Title,
+		privacy:      req.PostInfo.PrivacyLevel,
+		brandOrganic: req.PostInfo.BrandOrganicToggle,
+		brandContent: req.PostInfo.BrandContentToggle,
+		uploadToken:  randomToken(""),
+		size:         si.VideoSize,
+		chunkSize:    si.ChunkSize,
+		count:        int(si.TotalChunkCount),
+		initAt:       s.now(),
 	}
 	s.posts = append(s.posts, p)
 	s.postByID[p.publishID] = p

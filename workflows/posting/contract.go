@@ -54,6 +54,8 @@ type EditRequest struct {
 	AllowComment *bool
 	AllowDuet    *bool
 	AllowStitch  *bool
+	BrandOrganic *bool
+	BrandContent *bool
 }
 
 // CancelRequest cancels the post.
@@ -113,6 +115,8 @@ type PostFields struct {
 	AllowComment   *bool      `json:"allow_comment,omitempty"`
 	AllowDuet      *bool      `json:"allow_duet,omitempty"`
 	AllowStitch    *bool      `json:"allow_stitch,omitempty"`
+	BrandOrganic   *bool      `json:"brand_organic,omitempty"`
+	BrandContent   *bool      `json:"brand_content,omitempty"`
 	ScheduledAt    *time.Time `json:"scheduled_at,omitempty"`
 	Timezone       *string    `json:"timezone,omitempty"`
 	PlatformPostID *string    `json:"platform_post_id,omitempty"`

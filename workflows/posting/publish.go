@@ -116,7 +116,7 @@ func (p *publisher) mustBeScheduled() error {
 
 func editFields(req EditRequest) PostFields {
 	return PostFields{Caption: req.Caption, Privacy: req.Privacy, AllowComment: req.AllowComment,
-		AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch}
+		AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, BrandOrganic: req.BrandOrganic, BrandContent: req.BrandContent}
 }
 
 var dbActivityOptions = workflow.ActivityOptions{
