@@ -205,10 +205,7 @@ func (a *Activities) revokeGrants(ctx context.Context, userID string) error {
 		return err
 	}
 	for _, ch := range channels {
-		if err := a.Grants.RevokeAtPlatform(ctx, ch); err != nil {
-			// The tokens are deleted all the same; the platform expires them.
-			activity.GetLogger(ctx).Warn("revoke at platform failed", "channel_id", ch.ID, "error", err.Error())
-		}
+		a.revokeAtPlatform(ctx, ch)
 		if ch.Status == loomcast.ChannelActive {
 			if err := a.Store.SetChannelStatus(ctx, ch.ID, loomcast.ChannelDisconnected, "erasure requested; the records are kept under a legal hold"); err != nil {
 				return err
@@ -216,6 +213,15 @@ func (a *Activities) revokeGrants(ctx context.Context, userID string) error {
 		}
 	}
 	return nil
+}
+
+// revokeAtPlatform asks the channel's platform to revoke its grant. A
+// failure is logged, not returned: the tokens are deleted here whatever
+// the platform says, and it expires them.
+func (a *Activities) revokeAtPlatform(ctx context.Context, ch models.Channel) {
+	if err := a.Grants.RevokeAtPlatform(ctx, ch); err != nil {
+		activity.GetLogger(ctx).Warn("revoke at platform failed", "channel_id", ch.ID, "error", err.Error())
+	}
 }
 
 // PrivacyRequestHeld reports whether a legal hold still keeps the person
@@ -242,11 +248,7 @@ func (a *Activities) eraseUser(ctx context.Context, u models.User) error {
 		return err
 	}
 	for _, ch := range channels {
-		if err := a.Grants.RevokeAtPlatform(ctx, ch); err != nil {
-			// The tokens are deleted here whatever the platform says; it
-			// expires them.
-			activity.GetLogger(ctx).Warn("revoke at platform failed", "channel_id", ch.ID, "error", err.Error())
-		}
+		a.revokeAtPlatform(ctx, ch)
 		// The platform's notifications about an account that another
 		// Loomcast account also connected are that account's data too.
 		shared, err := a.Store.OtherAccountHolds(ctx, ch.Platform, ch.ExternalID, u.ID)
