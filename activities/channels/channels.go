@@ -57,6 +57,9 @@ const RestrictedRecheck = time.Hour
 // process wait an hour and look again.
 func (a *Activities) restricted(ctx context.Context, ch models.Channel, st wf.TokenState) (wf.TokenState, error) {
 	u, err := a.Grants.Store.UserByID(ctx, ch.UserID)
+	if errors.Is(err, models.ErrNotFound) {
+		return st, nil // the account is going: its channel goes with it
+	}
 	if err != nil || u.RestrictedAt == nil {
 		return st, err
 	}
