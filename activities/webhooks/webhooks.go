@@ -35,8 +35,9 @@ func (a *Activities) now() time.Time {
 // post once.
 func (a *Activities) ApplyTikTokEvents(ctx context.Context, in wf.ApplyInput) (wf.ApplyResult, error) {
 	var res wf.ApplyResult
+	restricted := restrictions{}
 	for _, d := range in.Events {
-		outcome, detail, err := a.applyOne(ctx, in.OpenID, d, in.GiveUp)
+		outcome, detail, err := a.applyOne(ctx, in.OpenID, d, in.GiveUp, restricted)
 		if err != nil {
 			return res, fmt.Errorf("event %s: %w", d.EventID, err)
 		}
@@ -50,7 +51,25 @@ func (a *Activities) ApplyTikTokEvents(ctx context.Context, in wf.ApplyInput) (w
 	return res, nil
 }
 
-func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery, giveUp bool) (outcome, detail string, err error) {
+// restrictions remember, for one batch, whether each post owner restricts
+// processing: a batch is mostly one account's, so the owner is read once.
+type restrictions map[string]bool
+
+// of reports whether the user restricts processing; a user who is gone
+// does not.
+func (r restrictions) of(ctx context.Context, store *models.Store, userID string) (bool, error) {
+	if v, ok := r[userID]; ok {
+		return v, nil
+	}
+	u, err := store.UserByID(ctx, userID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return false, err
+	}
+	r[userID] = err == nil && u.RestrictedAt != nil
+	return r[userID], nil
+}
+
+func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery, giveUp bool, restricted restrictions) (outcome, detail string, err error) {
 	stored, err := a.Store.WebhookEventByID(ctx, d.EventID)
 	if errors.Is(err, models.ErrNotFound) {
 		return wf.OutcomeIgnored, "the stored event is gone", nil
@@ -83,11 +102,9 @@ func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery,
 		return "", "", err
 	}
 	// Only storage while the owner restricts processing (GDPR art. 18).
-	owner, err := a.Store.UserByID(ctx, p.UserID)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
+	if r, err := restricted.of(ctx, a.Store, p.UserID); err != nil {
 		return "", "", err
-	}
-	if err == nil && owner.RestrictedAt != nil {
+	} else if r {
 		return wf.OutcomeDeferred, "the account's processing is restricted: applied when the restriction is lifted", nil
 	}
 	change, detail := postChange(ev.Event, content, p, a.now())
