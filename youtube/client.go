@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
@@ -56,15 +57,19 @@ type Config struct {
 	// Timeout applies to each request, so to each upload chunk on its own.
 	// Default http.DefaultClient.
 	HTTPClient *http.Client
+	// RetryFor is how long an upload request that failed with a network
+	// error, 408, 429 or 5xx is sent again before ResumeUpload gives up,
+	// counted from the last progress: 0 means 32 seconds, a negative value
+	// never.
+	RetryFor time.Duration
 }
 
 // Client talks to Google's OAuth endpoints and the YouTube Data API.
 // It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	oauth   *oauth2.Config
-	http    *http.Client
-	apiBase *url.URL
+	cfg   Config
+	oauth *oauth2.Config
+	http  *http.Client
 }
 
 // New returns a Client for cfg, filling in Google's endpoints where cfg
@@ -89,10 +94,6 @@ func New(cfg Config) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	base, err := url.Parse(cfg.APIBaseURL)
-	if err != nil {
-		base = nil // the generated client reports the bad URL on use
-	}
 	return &Client{
 		cfg:  cfg,
 		http: hc,
@@ -107,7 +108,6 @@ func New(cfg Config) *Client {
 				AuthStyle: oauth2.AuthStyleInParams,
 			},
 		},
-		apiBase: base,
 	}
 }
 
@@ -157,7 +157,7 @@ func (c *Client) service(ctx context.Context, accessToken string) (*ytapi.Servic
 	hc := &http.Client{
 		Transport: &oauth2.Transport{
 			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}),
-			Base:   &uploadPathFix{base: base, api: c.apiBase},
+			Base:   base,
 		},
 		CheckRedirect: c.http.CheckRedirect,
 		Jar:           c.http.Jar,
@@ -168,30 +168,6 @@ func (c *Client) service(ctx context.Context, accessToken string) (*ytapi.Servic
 		return nil, fmt.Errorf("youtube: new api service: %w", err)
 	}
 	return svc, nil
-}
-
-// uploadPathFix keeps media uploads under APIBaseURL's path. The generated
-// client resolves the upload path as "/upload/youtube/v3/videos", an
-// absolute path that drops any path in the endpoint: against
-// "http://host/sandbox/youtube/" the session would start at
-// "http://host/upload/...". For Google's endpoints (path "/") it is a no-op.
-type uploadPathFix struct {
-	base http.RoundTripper
-	api  *url.URL
-}
-
-// RoundTrip implements http.RoundTripper.
-func (u *uploadPathFix) RoundTrip(req *http.Request) (*http.Response, error) {
-	api := u.api
-	if api == nil || api.Path == "/" || api.Path == "" ||
-		!strings.EqualFold(req.URL.Host, api.Host) || req.URL.Scheme != api.Scheme ||
-		!strings.HasPrefix(req.URL.Path, "/upload/") || strings.HasPrefix(req.URL.Path, api.Path) {
-		return u.base.RoundTrip(req)
-	}
-	r := req.Clone(req.Context())
-	r.URL.Path = api.Path + strings.TrimPrefix(req.URL.Path, "/")
-	r.URL.RawPath = ""
-	return u.base.RoundTrip(r)
 }
 
 // APIError is an error answered by the YouTube Data API (or by the token

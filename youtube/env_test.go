@@ -32,6 +32,8 @@ type envOptions struct {
 	prefix string // mount the fake under this path
 	strip  bool   // with http.StripPrefix
 	now    func() time.Time
+	// retryFor is the client's Config.RetryFor.
+	retryFor time.Duration
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -57,6 +59,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	cfg := e.fake.Config(redirectURI)
 	cfg.HTTPClient = e.srv.Client()
+	cfg.RetryFor = o.retryFor
 	e.yt = youtube.New(cfg)
 	return e
 }

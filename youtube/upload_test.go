@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -40,18 +41,21 @@ func TestUploadChunked(t *testing.T) {
 		wantRanges []string
 	}{
 		{"clean", nil, []string{
-			"bytes 0-5242879/*", "bytes 5242880-10485759/*", "bytes 10485760-15728639/*",
-			"bytes 15728640-20971519/*", "bytes */20971520",
+			"bytes */20971520", // what has the session committed? nothing yet
+			"bytes 0-5242879/20971520", "bytes 5242880-10485759/20971520", "bytes 10485760-15728639/20971520",
+			"bytes 15728640-20971519/20971520",
 		}},
 		{"503 on third chunk", &fake.Failure{Status: http.StatusServiceUnavailable}, []string{
-			"bytes 0-5242879/*", "bytes 5242880-10485759/*",
-			"bytes 10485760-15728639/*", "bytes 10485760-15728639/*", // refused, then sent again
-			"bytes 15728640-20971519/*", "bytes */20971520",
+			"bytes */20971520",
+			"bytes 0-5242879/20971520", "bytes 5242880-10485759/20971520",
+			"bytes 10485760-15728639/20971520", "bytes */20971520", "bytes 10485760-15728639/20971520", // refused, asked, sent again
+			"bytes 15728640-20971519/20971520",
 		}},
 		{"connection dropped on third chunk", &fake.Failure{Drop: true}, []string{
-			"bytes 0-5242879/*", "bytes 5242880-10485759/*",
-			"bytes 10485760-15728639/*", "bytes 10485760-15728639/*",
-			"bytes 15728640-20971519/*", "bytes */20971520",
+			"bytes */20971520",
+			"bytes 0-5242879/20971520", "bytes 5242880-10485759/20971520",
+			"bytes 10485760-15728639/20971520", "bytes */20971520", "bytes 10485760-15728639/20971520",
+			"bytes 15728640-20971519/20971520",
 		}},
 	}
 	for _, tt := range tests {
@@ -81,17 +85,24 @@ func TestUploadChunked(t *testing.T) {
 
 			starts, session := e.log.uploads()
 			require.Equal(t, 1, starts, "one resumable session")
-			var ranges []string
-			for _, r := range session {
-				require.Equal(t, http.MethodPost, r.method, "google.golang.org/api sends chunks with POST")
-				ranges = append(ranges, r.contentRange)
-			}
-			require.Equal(t, tt.wantRanges, ranges)
+			require.Equal(t, tt.wantRanges, ranges(t, session))
 		})
 	}
 }
 
-func TestUploadSmallIsOneRequest(t *testing.T) {
+// ranges returns the Content-Range of each session request, checking that
+// they are PUTs as the protocol documents.
+func ranges(t *testing.T, session []loggedRequest) []string {
+	t.Helper()
+	var out []string
+	for _, r := range session {
+		require.Equal(t, http.MethodPut, r.method)
+		out = append(out, r.contentRange)
+	}
+	return out
+}
+
+func TestUploadSmallIsOneChunk(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	tok := e.connect(t)
 	data := media(mib + 17)
@@ -104,9 +115,116 @@ func TestUploadSmallIsOneRequest(t *testing.T) {
 	videos := e.fake.Videos()
 	require.Len(t, videos, 1)
 	require.Equal(t, id, videos[0].ID)
-	require.Equal(t, 0, videos[0].Sessions, "multipart, no session")
+	require.Equal(t, 1, videos[0].Sessions)
 	require.Equal(t, int64(len(data)), videos[0].Received)
 	require.Equal(t, sum(data), videos[0].SHA256)
+	_, session := e.log.uploads()
+	require.Equal(t, []string{"bytes */1048593", "bytes 0-1048592/1048593"}, ranges(t, session))
+}
+
+// An attempt that stops part way (its process died, say) leaves the
+// session with what it committed; resuming sends only the rest.
+func TestResumeAfterAStoppedAttempt(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.connect(t)
+	data := media(4 * mib)
+	ctx := context.Background()
+	uri, err := e.yt.StartUpload(ctx, tok.AccessToken, youtube.Video{Title: "Again", PrivacyStatus: "unlisted"}, int64(len(data)), "video/mp4")
+	require.NoError(t, err)
+	require.Contains(t, uri, "upload_id=")
+
+	stopped, stop := context.WithCancel(ctx)
+	_, err = e.yt.ResumeUpload(stopped, uri, bytes.NewReader(data), int64(len(data)), mib, func(sent int64) {
+		if sent == 2*mib {
+			stop()
+		}
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotContains(t, err.Error(), "upload_id")
+	require.Empty(t, e.fake.Videos()[0].ID)
+
+	var progress []int64
+	id, err := e.yt.ResumeUpload(ctx, uri, bytes.NewReader(data), int64(len(data)), mib, func(n int64) { progress = append(progress, n) })
+	require.NoError(t, err)
+	require.Equal(t, []int64{2 * mib, 3 * mib, 4 * mib}, progress)
+	_, session := e.log.uploads()
+	require.Equal(t, []string{
+		"bytes */4194304", "bytes 0-1048575/4194304", "bytes 1048576-2097151/4194304",
+		"bytes */4194304", "bytes 2097152-3145727/4194304", "bytes 3145728-4194303/4194304", // resumed at 2 MiB
+	}, ranges(t, session))
+	videos := e.fake.Videos()
+	require.Len(t, videos, 1)
+	require.Equal(t, id, videos[0].ID)
+	require.Equal(t, sum(data), videos[0].SHA256)
+}
+
+// A session that completed answers its status query with the video: a
+// second ResumeUpload sends nothing and makes no second video.
+func TestResumeCompletedSession(t *testing.T) {
+	e, uri, data := startSession(t)
+	ctx := context.Background()
+	first, err := e.yt.ResumeUpload(ctx, uri, bytes.NewReader(data), int64(len(data)), mib, nil)
+	require.NoError(t, err)
+	again, err := e.yt.ResumeUpload(ctx, uri, bytes.NewReader(data), int64(len(data)), mib, nil)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+	require.Len(t, e.fake.Videos(), 1)
+	_, session := e.log.uploads()
+	require.Equal(t, []string{"bytes */1048576", "bytes 0-1048575/1048576", "bytes */1048576"}, ranges(t, session))
+}
+
+// The final answer, the one naming the video, is lost.
+func TestLostFinalAnswer(t *testing.T) {
+	data := media(2 * mib)
+	ctx := context.Background()
+	t.Run("within the retries", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		tok := e.connect(t)
+		e.fake.LoseCompletedAnswers(2) // the last chunk's answer and the first status query's
+		id, err := e.yt.Upload(ctx, tok.AccessToken, youtube.Video{Title: "Lost", PrivacyStatus: "private"}, bytes.NewReader(data), int64(len(data)), "video/mp4", mib, nil)
+		require.NoError(t, err)
+		videos := e.fake.Videos()
+		require.Len(t, videos, 1)
+		require.Equal(t, id, videos[0].ID)
+		_, session := e.log.uploads()
+		require.Equal(t, []string{"bytes */2097152", "bytes 0-1048575/2097152", "bytes 1048576-2097151/2097152",
+			"bytes */2097152", "bytes */2097152"}, ranges(t, session))
+	})
+	t.Run("beyond the retries", func(t *testing.T) {
+		e := newEnv(t, envOptions{retryFor: -1})
+		tok := e.connect(t)
+		e.fake.LoseCompletedAnswers(1)
+		uri, err := e.yt.StartUpload(ctx, tok.AccessToken, youtube.Video{Title: "Lost", PrivacyStatus: "private"}, int64(len(data)), "video/mp4")
+		require.NoError(t, err)
+		_, err = e.yt.ResumeUpload(ctx, uri, bytes.NewReader(data), int64(len(data)), mib, nil)
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "upload_id")
+		// The next attempt, with the stored session URI, finds the video.
+		id, err := e.yt.ResumeUpload(ctx, uri, bytes.NewReader(data), int64(len(data)), mib, nil)
+		require.NoError(t, err)
+		videos := e.fake.Videos()
+		require.Len(t, videos, 1)
+		require.Equal(t, id, videos[0].ID)
+		require.Equal(t, 1, videos[0].Sessions)
+	})
+}
+
+// startSession opens a session for 1 MiB of media.
+func startSession(t *testing.T) (*env, string, []byte) {
+	t.Helper()
+	e := newEnv(t, envOptions{})
+	tok := e.connect(t)
+	data := media(mib)
+	uri, err := e.yt.StartUpload(context.Background(), tok.AccessToken, youtube.Video{Title: "Once", PrivacyStatus: "public"}, int64(len(data)), "video/mp4")
+	require.NoError(t, err)
+	return e, uri, data
+}
+
+func TestResumeExpiredSession(t *testing.T) {
+	e, uri, data := startSession(t)
+	e.fake.ExpireSessions()
+	_, err := e.yt.ResumeUpload(context.Background(), uri, bytes.NewReader(data), int64(len(data)), mib, nil)
+	require.ErrorIs(t, err, youtube.ErrSessionExpired)
 }
 
 func TestUploadRefused(t *testing.T) {
@@ -216,7 +334,7 @@ func TestUploadSizeMismatch(t *testing.T) {
 // A transport failure on a session request must not show the session URI
 // (its upload_id lets anyone upload into the session).
 func TestUploadTransportErrorHidesSession(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{retryFor: 2 * time.Second})
 	tok := e.connect(t)
 	inner := e.srv.Config.Handler
 	var sessionCalls atomic.Int32

@@ -207,13 +207,34 @@ func (e *Env) StartRelay() {
 // StartWorker starts a Loomcast worker; tiktokHTTP, when given, carries
 // its TikTok calls (to break them on purpose). The caller may stop it early.
 func (e *Env) StartWorker(tiktokHTTP *http.Client) sdkworker.Worker {
+	return e.StartWorkerWith(WorkerClients{TikTok: tiktokHTTP})
+}
+
+// WorkerClients are the HTTP clients a test worker's platform calls go
+// through, to break them on purpose; nil means the usual ones.
+type WorkerClients struct {
+	TikTok, YouTube *http.Client
+	// YouTubeRetryFor is the YouTube client's Config.RetryFor (negative:
+	// an upload request is never sent again within an attempt).
+	YouTubeRetryFor time.Duration
+}
+
+// StartWorkerWith starts a Loomcast worker whose platform calls go through
+// c. The caller may stop it early.
+func (e *Env) StartWorkerWith(c WorkerClients) sdkworker.Worker {
 	tt := e.Grants.TikTok
-	if tiktokHTTP != nil {
+	if c.TikTok != nil {
 		tt = tiktok.New(tiktok.Config{ClientKey: "tt-client", ClientSecret: "tt-secret",
-			RedirectURI: e.HTTP.URL + "/v1/channels/tiktok/callback", AuthURL: e.TikTok.AuthURL(), APIBaseURL: e.TikTok.APIBaseURL(), HTTPClient: tiktokHTTP})
+			RedirectURI: e.HTTP.URL + "/v1/channels/tiktok/callback", AuthURL: e.TikTok.AuthURL(), APIBaseURL: e.TikTok.APIBaseURL(), HTTPClient: c.TikTok})
+	}
+	yt := e.Grants.YouTube
+	if c.YouTube != nil || c.YouTubeRetryFor != 0 {
+		cfg := e.YouTube.Config(e.HTTP.URL + "/v1/channels/youtube/callback")
+		cfg.HTTPClient, cfg.RetryFor = c.YouTube, c.YouTubeRetryFor
+		yt = youtube.New(cfg)
 	}
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
-		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: e.Grants.YouTube,
+		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: yt,
 			Retention: e.Retention, Executions: temporalexec.Executions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: privacy.WorkflowID("")},
 			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail, Temporal: e.Temporal})
 	})

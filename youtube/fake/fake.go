@@ -76,6 +76,8 @@ type Server struct {
 	failures []pendingFailure
 	sessions map[string]*session // by upload_id
 	videos   []*record
+	// loseCompleted is the number of completed-video answers to lose.
+	loseCompleted int
 }
 
 type identity struct{ channelID, title string }
@@ -207,6 +209,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// dropConnection closes the connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
 func (s *Server) takeFailure(path string) (Failure, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -224,13 +237,8 @@ func (s *Server) takeFailure(path string) (Failure, bool) {
 // body is read first so that the client sees the answer.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, path string, f Failure) {
 	if f.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		dropConnection(w)
+		return
 	}
 	drain(r)
 	if f.Status == 0 {

@@ -219,6 +219,10 @@ func (s *Server) uploadSession(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := sess.rec
 	if rec.done {
+		if s.takeLostAnswer() {
+			dropConnection(w)
+			return
+		}
 		s.writeVideo(w, rec)
 		return
 	}
@@ -232,6 +236,35 @@ func (s *Server) uploadSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusPermanentRedirect) // "308 Resume Incomplete"
+}
+
+// ExpireSessions forgets every open or completed upload session, as
+// YouTube does a week after a session starts: its URI answers 404.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.sessions)
+}
+
+// LoseCompletedAnswers makes the next n answers that would carry a
+// completed video (to the last chunk, or to a status query or chunk sent
+// to a completed session) be lost: the request is served in full, the
+// video exists, and the connection closes without an answer, as when the
+// network fails on the way back.
+func (s *Server) LoseCompletedAnswers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseCompleted += n
+}
+
+func (s *Server) takeLostAnswer() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loseCompleted == 0 {
+		return false
+	}
+	s.loseCompleted--
+	return true
 }
 
 // uploadChunk stores the request's bytes of sess and completes the video
