@@ -329,6 +329,17 @@ ALTER TABLE posts ADD COLUMN platform_username TEXT NOT NULL DEFAULT '';
 ALTER TABLE posts ADD COLUMN brand_organic BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE posts ADD COLUMN brand_content BOOLEAN NOT NULL DEFAULT FALSE;
 `},
+	{12, "platform call pacing", `
+CREATE TABLE call_slots (
+	id     TEXT PRIMARY KEY,
+	key    TEXT NOT NULL,
+	holder TEXT NOT NULL,
+	at     {{ts}} NOT NULL,
+	used   BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX call_slots_key_idx ON call_slots (key, at);
+CREATE INDEX call_slots_at_idx ON call_slots (at);
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -33,6 +33,7 @@ var refusals = map[string]refusal{
 	posting.ErrTypePlatformRejected:  {CodeInternal, ""},
 	posting.ErrTypeChannelUnusable:   {CodeInternal, ""},
 	posting.ErrTypeOutcomeUnknown:    {CodeInternal, ""},
+	posting.ErrTypeRateLimited:       {CodeInternal, ""}, // an activity's wait, retried: never a caller's
 	privacy.ErrTypeNotNow:            {CodeConflict, ""},
 	privacy.ErrTypeInvalid:           {CodeInvalid, ""},
 	privacy.ErrTypeErasureIncomplete: {CodeInternal, ""},

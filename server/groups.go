@@ -12,6 +12,7 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/pacing"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/vault"
@@ -74,6 +75,7 @@ type accountsAPI struct {
 type creators struct {
 	grants *grants.Manager
 	tiktok *tiktok.Client
+	pacer  *pacing.Pacer
 }
 
 // channelsAPI connects, lists and disconnects TikTok and YouTube channels.
@@ -124,7 +126,11 @@ type announcementsAPI struct {
 // groups builds every handler group from the API's dependencies: one line
 // per capability.
 func (s *Server) groups(d Deps) []group {
-	creators := creators{grants: d.Grants, tiktok: d.TikTok}
+	pacer := d.Pacer
+	if pacer == nil {
+		pacer = &pacing.Pacer{Store: s.store}
+	}
+	creators := creators{grants: d.Grants, tiktok: d.TikTok, pacer: pacer}
 	return []group{
 		&accountsAPI{base: s.base, temporal: d.Temporal, google: d.Google, mail: d.Mail,
 			emails: &emailchange.Changes{Store: s.store, Mail: d.Mail, Buckets: s.buckets, Key: s.cfg.SessionKey, Now: s.now}},

@@ -328,6 +328,14 @@ func (s *postsAPI) checkOptions(ctx context.Context, ch models.Channel, o postin
 		return nil
 	}
 	info, err := s.liveCreatorInfo(ctx, ch)
+	var busy *Error
+	if errors.As(err, &busy) && busy.Code == CodeRateLimited {
+		// The account's creator_info allowance is taken (by its posts
+		// being published, or many edits at once): accept the post, whose
+		// options are checked against the live capabilities again before
+		// it publishes, rather than refuse the user for TikTok's limit.
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/pacing"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/youtube"
@@ -74,6 +75,9 @@ type Deps struct {
 	// TikTok and YouTube are the platform clients; nil turns a platform off.
 	TikTok  *tiktok.Client
 	YouTube *youtube.Client
+	// Pacer keeps TikTok calls inside TikTok's rate limits, shared with
+	// the workers; nil means TikTok's own limits, counted in Store.
+	Pacer *pacing.Pacer
 	// RelayWake, when set, is nudged after a webhook is stored, so an
 	// in-process relay delivers it at once.
 	RelayWake chan struct{}

@@ -392,6 +392,7 @@ func TestChunkPlan(t *testing.T) {
 		{name: "negative", size: -1, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Advance(time.Minute) // TikTok allows 6 inits a minute per token
 			chunkSize, count, err := tiktok.ChunkPlan(tc.size)
 			if tc.wantErr {
 				require.Error(t, err)
@@ -633,6 +634,7 @@ func TestInitRules(t *testing.T) {
 		{"no source", `{"video_size":1000,"chunk_size":1000,"total_chunk_count":1}`, 400, "invalid_param"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Advance(time.Minute) // TikTok allows 6 inits a minute per token
 			status, code := e.rawAPI(t, tok.AccessToken, fake.VideoInitPath, "{"+postInfo+`,"source_info":`+tc.sourceInfo+"}")
 			require.Equal(t, tc.wantStatus, status)
 			require.Equal(t, tc.wantCode, code)
@@ -824,25 +826,47 @@ func TestFailProcessing(t *testing.T) {
 	require.Equal(t, "FAILED", e.fake.Posts()[0].Status)
 }
 
-func TestStatusRateLimit(t *testing.T) {
-	e := newEnv(t, true)
+// The fake holds TikTok's three limits per access token: 6 inits, 20
+// creator_info queries and 30 status fetches in any minute.
+func TestRateLimits(t *testing.T) {
 	ctx := context.Background()
+	e := newEnv(t, true)
 	tok := e.login(t)
+	other := e.login(t) // a second grant, with a token of its own
 	init, err := e.client.InitDirectPost(ctx, tok.AccessToken, post, 1000)
 	require.NoError(t, err)
-	for i := range 30 {
-		_, err := e.client.FetchStatus(ctx, tok.AccessToken, init.PublishID)
-		require.NoError(t, err, i)
-	}
-	_, err = e.client.FetchStatus(ctx, tok.AccessToken, init.PublishID)
-	apiErr := apiError(t, err)
-	require.Equal(t, "rate_limit_exceeded", apiErr.Code)
-	require.Equal(t, http.StatusTooManyRequests, apiErr.HTTPStatus)
-	require.True(t, apiErr.Retryable())
-
 	e.clock.Advance(time.Minute)
-	_, err = e.client.FetchStatus(ctx, tok.AccessToken, init.PublishID)
-	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		limit int
+		call  func(token string) error
+	}{
+		{"init", 6, func(token string) error { _, err := e.client.InitDirectPost(ctx, token, post, 1000); return err }},
+		{"creator_info", 20, func(token string) error { _, err := e.client.CreatorInfo(ctx, token); return err }},
+		{"status", 30, func(token string) error { _, err := e.client.FetchStatus(ctx, token, init.PublishID); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refused := e.fake.RateLimited()
+			for i := range tc.limit {
+				require.NoError(t, tc.call(tok.AccessToken), i)
+				e.clock.Advance(time.Second)
+			}
+			apiErr := apiError(t, tc.call(tok.AccessToken))
+			require.Equal(t, "rate_limit_exceeded", apiErr.Code)
+			require.Equal(t, http.StatusTooManyRequests, apiErr.HTTPStatus)
+			require.True(t, apiErr.Retryable())
+			require.Equal(t, refused+1, e.fake.RateLimited())
+			if tc.name != "status" {
+				require.NoError(t, tc.call(other.AccessToken), "the limit is per token")
+			}
+
+			// The window slides: the first call leaves it a minute after it was made.
+			e.clock.Advance(time.Minute - time.Duration(tc.limit)*time.Second)
+			require.NoError(t, tc.call(tok.AccessToken))
+			require.Error(t, tc.call(tok.AccessToken))
+			e.clock.Advance(time.Minute)
+		})
+	}
 }
 
 func TestStatusOfOthersPost(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/pacing"
 	"github.com/loomcast/loomcast/privacy/calendar"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/tiktok"
@@ -31,6 +32,9 @@ type Deps struct {
 	Grants  *grants.Manager
 	TikTok  *tiktok.Client
 	YouTube *youtube.Client
+	// Pacer keeps TikTok calls inside TikTok's rate limits; nil means
+	// TikTok's own limits, counted in Store.
+	Pacer *pacing.Pacer
 	// Retention starts retention clocks; Executions deletes a purged
 	// user's workflow executions.
 	Retention  *scheduler.Scheduler
@@ -53,7 +57,11 @@ type Deps struct {
 // line per capability.
 func Register(r sdkworker.Registry, d Deps) {
 	accountsact.Register(r, &accountsact.Activities{Store: d.Store})
-	postingact.Register(r, &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube})
+	pacer := d.Pacer
+	if pacer == nil {
+		pacer = &pacing.Pacer{Store: d.Store}
+	}
+	postingact.Register(r, &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube, Pacer: pacer})
 	webhooksact.Register(r, &webhooksact.Activities{Store: d.Store, Grants: d.Grants})
 	expiryact.Register(r, &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention})
 	privacyact.Register(r, &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,

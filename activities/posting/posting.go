@@ -18,6 +18,7 @@ import (
 	"github.com/loomcast/loomcast/blob"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/pacing"
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/tiktok"
 	wf "github.com/loomcast/loomcast/workflows/posting"
@@ -31,7 +32,9 @@ type Activities struct {
 	Grants  *grants.Manager
 	TikTok  *tiktok.Client
 	YouTube *youtube.Client
-	Now     func() time.Time
+	// Pacer keeps calls to TikTok inside its per-token rate limits.
+	Pacer *pacing.Pacer
+	Now   func() time.Time
 }
 
 func (a *Activities) now() time.Time {
@@ -115,6 +118,9 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 		}
 		return nil
 	case loomcast.TikTok:
+		if err := a.paceTikTok(ctx, ch.ID, tiktok.EndpointCreatorInfo); err != nil {
+			return err
+		}
 		var info tiktok.CreatorInfo
 		err := a.withTikTokToken(ctx, ch.ID, func(token string) (err error) {
 			info, err = a.TikTok.CreatorInfo(ctx, token)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -37,6 +38,41 @@ func (a *Activities) withTikTokToken(ctx context.Context, channelID string, call
 		return err
 	}
 	return call(token)
+}
+
+// maxPaceSleep is the longest wait for a TikTok slot spent inside an
+// attempt; a longer one ends the attempt, to be retried at the slot.
+const maxPaceSleep = 3 * time.Second
+
+// paceTikTok takes a slot for this activity's call to endpoint e with the
+// channel's token, so that no post or request of the account goes past
+// TikTok's limits. The holder is the activity (its workflow and activity
+// IDs survive retries), so an attempt that ended to wait finds its place
+// when it is retried. A short wait is slept here; a longer one ends the
+// attempt with a retryable failure whose retry comes at the slot, which
+// spends neither the activity's timeout nor a worker slot on waiting.
+func (a *Activities) paceTikTok(ctx context.Context, channelID string, e tiktok.Endpoint) error {
+	info := activity.GetInfo(ctx)
+	holder := info.WorkflowExecution.ID + "/" + info.ActivityID
+	for {
+		wait, _, err := a.Pacer.Reserve(ctx, channelID, e, holder, 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		if wait == 0 {
+			return nil
+		}
+		if wait > maxPaceSleep {
+			return temporal.NewApplicationErrorWithOptions(
+				fmt.Sprintf("waiting %s for a slot under TikTok's %s rate limit", wait.Round(time.Second), e), wf.ErrTypeRateLimited,
+				temporal.ApplicationErrorOptions{NextRetryDelay: wait})
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // tiktokSession is what a post keeps of its TikTok upload session.
@@ -98,6 +134,11 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 	}
 	up, err := a.Store.UploadByID(ctx, p.UploadID)
 	if err != nil {
+		return wf.TikTokInit{}, err
+	}
+	// Wait for a slot before the session is marked: an attempt that ends
+	// to wait has sent nothing.
+	if err := a.paceTikTok(ctx, p.ChannelID, tiktok.EndpointInit); err != nil {
 		return wf.TikTokInit{}, err
 	}
 	if err := a.saveSession(ctx, p.ID, tiktokSession{State: "initializing"}, nil); err != nil {
@@ -239,6 +280,9 @@ func seek(r io.Reader, offset int64) error {
 func (a *Activities) FetchTikTokStatus(ctx context.Context, in wf.PostInput) (wf.TikTokStatus, error) {
 	p, err := a.Store.PostByID(ctx, in.PostID)
 	if err != nil {
+		return wf.TikTokStatus{}, err
+	}
+	if err := a.paceTikTok(ctx, p.ChannelID, tiktok.EndpointStatus); err != nil {
 		return wf.TikTokStatus{}, err
 	}
 	var st tiktok.Status

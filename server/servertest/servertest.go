@@ -38,6 +38,7 @@ import (
 	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
+	"github.com/loomcast/loomcast/pacing"
 	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/server"
@@ -93,6 +94,8 @@ type Env struct {
 	Grants   *grants.Manager
 	// Retention starts retention clocks (the worker and Grants share it).
 	Retention *scheduler.Scheduler
+	// Pacer paces the API's and the workers' TikTok calls.
+	Pacer *pacing.Pacer
 }
 
 // Options tune an Env.
@@ -104,6 +107,10 @@ type Options struct {
 	NoWorker bool
 	// NoRelay leaves the webhook relay to the test (see StartRelay).
 	NoRelay bool
+	// TikTokLimits are the rate limits the TikTok fake enforces and the
+	// pacer keeps to (zero: TikTok's own); PaceGrace is the pacer's grace.
+	TikTokLimits tiktok.RateLimits
+	PaceGrace    time.Duration
 }
 
 // StaffEmail receives the privacy team's reminders in tests.
@@ -141,7 +148,8 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 	t.Cleanup(googleSrv.Close)
 
 	env := &Env{T: t, Store: store, Temporal: tc, Clock: clock, Google: fake, temporal: ts, wake: make(chan struct{}, 1)}
-	env.startPlatforms(t, store)
+	env.startPlatforms(t, store, opts.TikTokLimits)
+	env.Pacer = &pacing.Pacer{Store: store, Limits: opts.TikTokLimits, Grace: opts.PaceGrace}
 	env.SMTP = smtptest.Start(t)
 	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: env.SMTP.Host(), Port: env.SMTP.Port(), From: "Loomcast Privacy <privacy@loomcast.test>"})
 	require.NoError(t, err)
@@ -180,6 +188,7 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 		Retention: env.Retention,
 		TikTok:    env.Grants.TikTok,
 		YouTube:   env.Grants.YouTube,
+		Pacer:     env.Pacer,
 		RelayWake: env.wake,
 	})
 	require.NoError(t, err)
@@ -234,7 +243,7 @@ func (e *Env) StartWorkerWith(c WorkerClients) sdkworker.Worker {
 		yt = youtube.New(cfg)
 	}
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
-		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: yt,
+		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: yt, Pacer: e.Pacer,
 			Retention: e.Retention, Executions: temporalexec.Executions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: privacy.WorkflowID("")},
 			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail, Temporal: e.Temporal})
 	})
@@ -253,12 +262,12 @@ var TokenKey = vault.Key{ID: "test1", Secret: []byte("0123456789abcdef0123456789
 
 // startPlatforms runs the TikTok and YouTube fakes over HTTP and builds the
 // clients, the blob store and the token vault around them.
-func (e *Env) startPlatforms(t testing.TB, store *models.Store) {
+func (e *Env) startPlatforms(t testing.TB, store *models.Store, limits tiktok.RateLimits) {
 	ttHandler, ytHandler := &lateHandler{}, &lateHandler{}
 	ttSrv, ytSrv := httptest.NewServer(ttHandler), httptest.NewServer(ytHandler)
 	t.Cleanup(ttSrv.Close)
 	t.Cleanup(ytSrv.Close)
-	e.TikTok = tiktokfake.New(tiktokfake.Options{ClientKey: "tt-client", ClientSecret: "tt-secret", BaseURL: ttSrv.URL})
+	e.TikTok = tiktokfake.New(tiktokfake.Options{ClientKey: "tt-client", ClientSecret: "tt-secret", BaseURL: ttSrv.URL, RateLimits: limits})
 	ttHandler.h = e.TikTok.Handler()
 	e.YouTube = youtubefake.New(youtubefake.Options{ClientID: "yt-client", ClientSecret: "yt-secret", BaseURL: ytSrv.URL})
 	ytHandler.h = e.YouTube.Handler()

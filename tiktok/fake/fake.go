@@ -57,6 +57,9 @@ type Options struct {
 	ProcessingDelay time.Duration
 	// Now is the fake's clock, by default time.Now.
 	Now func() time.Time
+	// RateLimits are enforced per access token on init, creator_info and
+	// status fetch; the zero value means tiktok.DefaultRateLimits.
+	RateLimits tiktok.RateLimits
 }
 
 // Failure is an answer to inject with FailNext.
@@ -97,7 +100,8 @@ type Server struct {
 	postByID    map[string]*post
 	failures    map[string][]Failure
 	failProcess map[string]string
-	statusCalls map[string][]time.Time
+	calls       map[string][]time.Time // by endpoint and access token
+	rateRefused int
 
 	webhookURL   string
 	dropWebhooks bool
@@ -121,6 +125,9 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RateLimits == (tiktok.RateLimits{}) {
+		o.RateLimits = tiktok.DefaultRateLimits
+	}
 	s := &Server{
 		opts:        o,
 		base:        strings.TrimRight(o.BaseURL, "/"),
@@ -133,7 +140,7 @@ func New(o Options) *Server {
 		postByID:    map[string]*post{},
 		failures:    map[string][]Failure{},
 		failProcess: map[string]string{},
-		statusCalls: map[string][]time.Time{},
+		calls:       map[string][]time.Time{},
 	}
 	if u, err := url.Parse(s.base); err == nil {
 		s.prefix = strings.TrimRight(u.Path, "/")

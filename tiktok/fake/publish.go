@@ -18,15 +18,14 @@ import (
 
 // TikTok's media transfer limits; its "MB" is 2^20 bytes.
 const (
-	mb              = 1 << 20
-	minChunk        = 5 * mb
-	maxChunk        = 64 * mb
-	maxFinalChunk   = 128 * mb
-	maxChunks       = 1000
-	maxTitle        = 2200 // UTF-16 code units
-	uploadURLTTL    = time.Hour
-	statusPerMinute = 30
-	firstPostID     = 7300000000000000000 // int64 ids beyond float64 precision, as on TikTok
+	mb            = 1 << 20
+	minChunk      = 5 * mb
+	maxChunk      = 64 * mb
+	maxFinalChunk = 128 * mb
+	maxChunks     = 1000
+	maxTitle      = 2200 // UTF-16 code units
+	uploadURLTTL  = time.Hour
+	firstPostID   = 7300000000000000000 // int64 ids beyond float64 precision, as on TikTok
 )
 
 // Post statuses, as TikTok names them.
@@ -194,8 +193,8 @@ func (s *Server) creatorInfo(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, _, ok := s.authenticate(w, r, "video.publish")
-	if !ok {
+	g, tok, ok := s.authenticate(w, r, "video.publish")
+	if !ok || s.overLimit(w, tiktok.EndpointCreatorInfo, tok) {
 		return
 	}
 	ci := s.creatorFor(g.openID)
@@ -267,8 +266,8 @@ func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
 	parsed := readJSON(r, &req)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, _, ok := s.authenticate(w, r, "video.publish")
-	if !ok {
+	g, tok, ok := s.authenticate(w, r, "video.publish")
+	if !ok || s.overLimit(w, tiktok.EndpointInit, tok) {
 		return
 	}
 	bad := func(msg string) { s.apiError(w, http.StatusBadRequest, "invalid_param", msg) }
@@ -442,6 +441,36 @@ func (s *Server) rangeError(w http.ResponseWriter, p *post, msg string) {
 	s.apiError(w, http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", msg)
 }
 
+// overLimit answers 429 rate_limit_exceeded when tok already made its
+// endpoint's limit of requests in the last window, and otherwise counts
+// this one; s.mu must be held.
+func (s *Server) overLimit(w http.ResponseWriter, e tiktok.Endpoint, tok string) bool {
+	limits := s.opts.RateLimits
+	now, key := s.now(), string(e)+" "+tok
+	calls := s.calls[key][:0]
+	for _, t := range s.calls[key] {
+		if now.Sub(t) < limits.Window {
+			calls = append(calls, t)
+		}
+	}
+	s.calls[key] = calls
+	if len(calls) >= limits.Of(e) {
+		s.rateRefused++
+		s.apiError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Your request is blocked due to exceeding the API rate limit.")
+		return true
+	}
+	s.calls[key] = append(calls, now)
+	return false
+}
+
+// RateLimited is the number of requests refused so far for exceeding a
+// rate limit.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rateRefused
+}
+
 // fetchStatus is POST /v2/post/publish/status/fetch/, limited to 30
 // requests a minute per access token.
 func (s *Server) fetchStatus(w http.ResponseWriter, r *http.Request) {
@@ -459,19 +488,10 @@ func (s *Server) fetchStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	now := s.now()
-	calls := s.statusCalls[tok][:0]
-	for _, t := range s.statusCalls[tok] {
-		if now.Sub(t) < time.Minute {
-			calls = append(calls, t)
-		}
-	}
-	if len(calls) >= statusPerMinute {
-		s.statusCalls[tok] = calls
-		s.apiError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Your request is blocked due to exceeding the API rate limit.")
+	if s.overLimit(w, tiktok.EndpointStatus, tok) {
 		return
 	}
-	s.statusCalls[tok] = append(calls, now)
+	now := s.now()
 	if !parsed || req.PublishID == "" {
 		s.apiError(w, http.StatusBadRequest, "invalid_param", "publish_id is required")
 		return

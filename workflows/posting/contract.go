@@ -85,6 +85,11 @@ const (
 	ErrTypeOutcomeUnknown   = "OutcomeUnknown"
 )
 
+// ErrTypeRateLimited is the retryable failure of an activity attempt that
+// ended to wait for a slot under a platform's rate limit; its retry comes
+// at the slot (NextRetryDelay).
+const ErrTypeRateLimited = "RateLimited"
+
 // Activity names, as the worker registers them.
 const (
 	ApplyPostChangeActivity = "ApplyPostChange"
