@@ -1,12 +1,13 @@
 // Package tiktok is a client for TikTok's Login Kit for Web (OAuth 2.0, v2
 // endpoints) and the Content Posting API Direct Post of videos sent by file
-// upload. Every URL is configurable so that tests and the sandbox point it
-// at tiktok/fake.
+// upload and of photos TikTok pulls from URLs. Every URL is configurable
+// so that tests and the sandbox point it at tiktok/fake.
 //
 // Every answer TikTok gives that is not a success comes back as an
 // *APIError; network failures (connection reset, timeout, cancelled
 // context) come back wrapped, unchanged, for the caller to retry. Error
-// messages never contain tokens, secrets or upload URL query strings.
+// messages never contain tokens, secrets, or the query strings of upload
+// URLs and of the image URLs of photo posts.
 package tiktok
 
 import (

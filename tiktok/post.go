@@ -218,12 +218,15 @@ func (c *Client) UploadChunk(ctx context.Context, uploadURL, contentType string,
 // arriving, or being processed after the last chunk), PROCESSING_DOWNLOAD
 // (pull from URL only), SEND_TO_USER_INBOX (inbox upload only),
 // PUBLISH_COMPLETE and FAILED (with FailReason). PublicPostIDs is filled
-// only once a public post has passed moderation.
+// only once a public post has passed moderation. UploadedBytes counts the
+// bytes received of a FILE_UPLOAD, DownloadedBytes those TikTok pulled
+// for a PULL_FROM_URL post such as a photo post.
 type Status struct {
-	Status        string
-	FailReason    string
-	PublicPostIDs []string
-	UploadedBytes int64
+	Status          string
+	FailReason      string
+	PublicPostIDs   []string
+	UploadedBytes   int64
+	DownloadedBytes int64
 }
 
 // FetchStatus polls a post's status (scope video.publish or video.upload).
@@ -237,12 +240,13 @@ func (c *Client) FetchStatus(ctx context.Context, accessToken, publishID string)
 		FailReason    string            `json:"fail_reason"`
 		PostIDs       []json.RawMessage `json:"publicaly_available_post_id"` // sic: TikTok's spelling
 		UploadedBytes int64             `json:"uploaded_bytes"`
+		Downloaded    int64             `json:"downloaded_bytes"`
 	}
 	in := map[string]string{"publish_id": publishID}
 	if err := c.callAPI(ctx, "fetch status", http.MethodPost, "/v2/post/publish/status/fetch/", accessToken, nil, in, &d); err != nil {
 		return Status{}, err
 	}
-	s := Status{Status: d.Status, FailReason: d.FailReason, UploadedBytes: d.UploadedBytes}
+	s := Status{Status: d.Status, FailReason: d.FailReason, UploadedBytes: d.UploadedBytes, DownloadedBytes: d.Downloaded}
 	for _, raw := range d.PostIDs {
 		id, err := postID(raw)
 		if err != nil {
