@@ -494,7 +494,7 @@ func TestDirectPost(t *testing.T) {
 			require.Len(t, posts, 1)
 			p := posts[0]
 			require.Equal(t, fake.Post{
-				PublishID: init.PublishID, OpenID: tok.OpenID, Title: post.Title, PrivacyLevel: tc.privacy,
+				Kind: fake.KindVideo, PublishID: init.PublishID, OpenID: tok.OpenID, Title: post.Title, PrivacyLevel: tc.privacy,
 				Size: size, Received: size, ChunksReceived: 2, Status: "PUBLISH_COMPLETE", PostID: p.PostID, Inits: 1,
 			}, p)
 			require.Len(t, p.PostID, 19) // an int64 id beyond float64 precision

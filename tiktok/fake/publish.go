@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,11 @@ const (
 	StatusFailed           = "FAILED"
 )
 
+// Kinds of post, as in Post.Kind.
+const (
+	KindVideo = "video"
+)
+
 // defaultPrivacy is what a creator may choose unless SetCreatorInfo says.
 var defaultPrivacy = []string{"PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"}
 
@@ -43,6 +49,8 @@ var uploadTypes = map[string]bool{"video/mp4": true, "video/quicktime": true, "v
 
 // Post is one initialised Direct Post as the fake sees it.
 type Post struct {
+	// Kind is KindVideo.
+	Kind                                   string
 	PublishID, OpenID, Title, PrivacyLevel string
 	// BrandOrganic and BrandContent are the commercial-content disclosures
 	// of the init (brand_organic_toggle, brand_content_toggle).
@@ -65,13 +73,15 @@ type Post struct {
 }
 
 type post struct {
+	kind                              string
 	publishID, openID, title, privacy string
 	brandOrganic, brandContent        bool
 	uploadToken                       string
 	size, chunkSize                   int64
 	count, received                   int
 	bytes                             int64
-	initAt, uploadedAt                time.Time
+	initAt                            time.Time
+	settleAt                          time.Time // when the outcome is due; zero while media is arriving
 	failReason                        string
 	final                             string // PUBLISH_COMPLETE or FAILED once decided
 	postID                            int64
@@ -103,17 +113,19 @@ func (s *Server) Posts() []Post {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type key struct {
-		openID, title string
-		size          int64
+		kind, openID, title string
+		size                int64
 	}
 	inits := map[key]int{}
+	keyOf := func(p *post) key { return key{p.kind, p.openID, p.title, p.size} }
 	for _, p := range s.posts {
-		inits[key{p.openID, p.title, p.size}]++
+		inits[keyOf(p)]++
 	}
 	now := s.now()
 	out := make([]Post, 0, len(s.posts))
 	for _, p := range s.posts {
 		out = append(out, Post{
+			Kind:           p.kind,
 			PublishID:      p.publishID,
 			OpenID:         p.openID,
 			Title:          p.title,
@@ -125,7 +137,7 @@ func (s *Server) Posts() []Post {
 			ChunksReceived: p.received,
 			Status:         s.status(p, now),
 			PostID:         p.postIDText(),
-			Inits:          inits[key{p.openID, p.title, p.size}],
+			Inits:          inits[keyOf(p)],
 		})
 	}
 	return out
@@ -145,7 +157,7 @@ func (s *Server) status(p *post, now time.Time) string {
 	if p.final != "" {
 		return p.final
 	}
-	if p.received < p.count || now.Before(p.uploadedAt.Add(s.opts.ProcessingDelay)) {
+	if p.settleAt.IsZero() || now.Before(p.settleAt) {
 		return StatusProcessingUpload
 	}
 	if p.failReason != "" {
@@ -214,14 +226,50 @@ func (s *Server) creatorInfo(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// mediaDone records that p has all its media at now and is due to
+// settle after delay, failing with fail_reason reason unless it is empty
+// (or FailProcessing asked for it); it starts the webhooks. Called with
+// s.mu held.
+func (s *Server) mediaDone(p *post, now time.Time, delay time.Duration, reason string) {
+	if fr, ok := s.failProcess[p.openID]; ok && reason == "" {
+		reason = fr
+		delete(s.failProcess, p.openID)
+	}
+	p.failReason = reason
+	p.settleAt = now.Add(delay)
+	s.settleLater(p, delay)
+}
+
+// refusePostInfo answers TikTok's refusal, and reports whether it did,
+// when privacy is not among the creator's privacy_level_options or when
+// branded content would be private. Called with s.mu held.
+func (s *Server) refusePostInfo(w http.ResponseWriter, openID, privacy string, brandContent bool) bool {
+	ci := s.creatorFor(openID)
+	if privacy == "" || !slices.Contains(ci.PrivacyLevelOptions, privacy) {
+		s.apiError(w, http.StatusForbidden, "privacy_level_option_mismatch",
+			fmt.Sprintf("privacy_level %q is not among the creator's privacy_level_options %v", privacy, ci.PrivacyLevelOptions))
+		return true
+	}
+	// TikTok's content-sharing guidelines: branded content (a paid
+	// partnership) cannot be private.
+	if brandContent && privacy == "SELF_ONLY" {
+		s.apiError(w, http.StatusBadRequest, "invalid_params", "branded content (brand_content_toggle) cannot be posted with privacy_level SELF_ONLY")
+		return true
+	}
+	return false
+}
+
+// postInfo is what the fake reads of an init's post_info.
+type postInfo struct {
+	Title              string `json:"title"`
+	PrivacyLevel       string `json:"privacy_level"`
+	BrandContentToggle bool   `json:"brand_content_toggle"`
+	BrandOrganicToggle bool   `json:"brand_organic_toggle"`
+}
+
 // initRequest is the body of /v2/post/publish/video/init/.
 type initRequest struct {
-	PostInfo *struct {
-		Title              string `json:"title"`
-		PrivacyLevel       string `json:"privacy_level"`
-		BrandContentToggle bool   `json:"brand_content_toggle"`
-		BrandOrganicToggle bool   `json:"brand_organic_toggle"`
-	} `json:"post_info"`
+	PostInfo   *postInfo `json:"post_info"`
 	SourceInfo *struct {
 		Source          string `json:"source"`
 		VideoSize       int64  `json:"video_size"`
@@ -256,20 +304,34 @@ func checkPlan(size, chunk, count int64) string {
 	return ""
 }
 
-// initVideo is POST /v2/post/publish/video/init/ with source FILE_UPLOAD.
-func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
+// serveInit serves an init endpoint: POST only, the JSON body read into
+// req, the token authenticated for video.publish and counted against the
+// init limit. Then it calls create with s.mu held
+// and whether the body was JSON.
+func (s *Server) serveInit(w http.ResponseWriter, r *http.Request, req any, create func(g *grant, parsed bool)) {
 	if r.Method != http.MethodPost {
 		s.apiError(w, http.StatusMethodNotAllowed, "invalid_param", "method must be POST")
 		return
 	}
-	var req initRequest
-	parsed := readJSON(r, &req)
+	parsed := readJSON(r, req)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, tok, ok := s.authenticate(w, r, "video.publish")
 	if !ok || s.overLimit(w, tiktok.EndpointInit, tok) {
 		return
 	}
+	create(g, parsed)
+}
+
+// initVideo is POST /v2/post/publish/video/init/.
+func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
+	var req initRequest
+	s.serveInit(w, r, &req, func(g *grant, parsed bool) { s.createVideo(w, g, &req, parsed) })
+}
+
+// createVideo makes a post of a video sent by FILE_UPLOAD. Called with
+// s.mu held.
+func (s *Server) createVideo(w http.ResponseWriter, g *grant, req *initRequest, parsed bool) {
 	bad := func(msg string) { s.apiError(w, http.StatusBadRequest, "invalid_param", msg) }
 	switch {
 	case !parsed:
@@ -296,23 +358,11 @@ func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
 		bad(msg)
 		return
 	}
-	ci := s.creatorFor(g.openID)
-	allowed := false
-	for _, o := range ci.PrivacyLevelOptions {
-		allowed = allowed || o == req.PostInfo.PrivacyLevel
-	}
-	if req.PostInfo.PrivacyLevel == "" || !allowed {
-		s.apiError(w, http.StatusForbidden, "privacy_level_option_mismatch",
-			fmt.Sprintf("privacy_level %q is not among the creator's privacy_level_options %v", req.PostInfo.PrivacyLevel, ci.PrivacyLevelOptions))
-		return
-	}
-	// TikTok's content-sharing guidelines: branded content (a paid
-	// partnership) cannot be private.
-	if req.PostInfo.BrandContentToggle && req.PostInfo.PrivacyLevel == "SELF_ONLY" {
-		s.apiError(w, http.StatusBadRequest, "invalid_params", "branded content (brand_content_toggle) cannot be posted with privacy_level SELF_ONLY")
+	if s.refusePostInfo(w, g.openID, req.PostInfo.PrivacyLevel, req.PostInfo.BrandContentToggle) {
 		return
 	}
 	p := &post{
+		kind:         KindVideo,
 		publishID:    fmt.Sprintf("v_pub_file~v2-1.%d", firstPostID+s.seq.Add(1)),
 		openID:       g.openID,
 		title:        req.PostInfo.Title,
@@ -372,7 +422,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, publishID string
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.postByID[publishID]
-	if p == nil || subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("upload_token")), []byte(p.uploadToken)) != 1 {
+	if p == nil || p.kind != KindVideo || subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("upload_token")), []byte(p.uploadToken)) != 1 {
 		s.apiError(w, http.StatusNotFound, "upload_not_found", "no upload task for this upload_url")
 		return
 	}
@@ -417,12 +467,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, publishID string
 		p.received++
 		p.bytes += n
 		if p.received == p.count {
-			p.uploadedAt = now
-			if reason, ok := s.failProcess[p.openID]; ok {
-				p.failReason = reason
-				delete(s.failProcess, p.openID)
-			}
-			s.settleLater(p)
+			s.mediaDone(p, now, s.opts.ProcessingDelay, "")
 		}
 	}
 	w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", p.bytes-1, p.size))

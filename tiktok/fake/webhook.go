@@ -73,17 +73,18 @@ func (s *Server) Send(event, openID string, content any) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// settleLater decides the post's outcome once processing is over and
-// sends the webhooks TikTok would. Called with s.mu held.
-func (s *Server) settleLater(p *post) {
+// settleLater decides the post's outcome after delay, when processing is
+// over (p.settleAt on the fake's clock), and sends the webhooks TikTok
+// would. Called with s.mu held.
+func (s *Server) settleLater(p *post, delay time.Duration) {
 	if s.webhookURL == "" {
 		return
 	}
 	s.webhooks.Add(1)
-	time.AfterFunc(max(s.opts.ProcessingDelay, 0), func() {
+	time.AfterFunc(max(delay, 0), func() {
 		defer s.webhooks.Done()
 		s.mu.Lock()
-		status := s.status(p, p.uploadedAt.Add(max(s.opts.ProcessingDelay, 0)))
+		status := s.status(p, p.settleAt)
 		drop, publishID, openID, privacy, reason, postID := s.dropWebhooks, p.publishID, p.openID, p.privacy, p.failReason, p.postIDText()
 		s.mu.Unlock()
 		if drop {
