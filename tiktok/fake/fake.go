@@ -2,10 +2,14 @@
 // protocol as Login Kit for Web (v2 consent page, form-encoded token and
 // revoke endpoints with client credentials, PKCE with TikTok's hex-encoded
 // S256 challenge, rotating refresh tokens), user info, and the Content
-// Posting API Direct Post by file upload (creator info, init with TikTok's
-// chunk rules, ordered Content-Range chunk PUTs answered 206/201, status
-// polling with its rate limit). Consent is automatic: the authorize page
-// redirects straight back as the signed-in sandbox creator.
+// Posting API Direct Post: of videos by file upload (creator info, video
+// init with TikTok's chunk rules, ordered Content-Range chunk PUTs
+// answered 206/201) and of photos pulled from URLs (content init, the
+// images downloaded in the background from Options.VerifiedURLPrefixes
+// and checked for JPEG or WebP and 20 MB), with status polling, TikTok's
+// per-token rate limits and its post.publish.* webhooks. Consent is
+// automatic: the authorize page redirects straight back as the signed-in
+// sandbox creator.
 //
 // Tests use it over httptest, and the offline sandbox mounts it under a URL
 // prefix; Options.BaseURL says where. Failures can be injected per path
@@ -35,6 +39,7 @@ const (
 	UserInfoPath    = "/v2/user/info/"
 	CreatorInfoPath = "/v2/post/publish/creator_info/query/"
 	VideoInitPath   = "/v2/post/publish/video/init/"
+	ContentInitPath = "/v2/post/publish/content/init/"
 	StatusPath      = "/v2/post/publish/status/fetch/"
 	// UploadPath is the prefix of upload URLs; the rest is opaque.
 	UploadPath = "/upload/"
@@ -60,6 +65,16 @@ type Options struct {
 	// RateLimits are enforced per access token on init, creator_info and
 	// status fetch; the zero value means tiktok.DefaultRateLimits.
 	RateLimits tiktok.RateLimits
+	// VerifiedURLPrefixes are the URL prefixes verified for the app in
+	// TikTok's developer portal, such as "http://127.0.0.1:8080/media/".
+	// A URL to pull from is under one when it has the prefix's scheme and
+	// host and its path starts with the prefix's path (with no ".."
+	// segment); other URLs are refused with url_ownership_unverified.
+	// New panics on a prefix that is not an absolute http(s) URL.
+	VerifiedURLPrefixes []string
+	// HTTPClient downloads the images of photo posts, by default
+	// http.DefaultClient. The fake does not follow redirects.
+	HTTPClient *http.Client
 }
 
 // Failure is an answer to inject with FailNext.
@@ -82,9 +97,11 @@ type Failure struct {
 
 // Server is the fake TikTok. Create it with New.
 type Server struct {
-	opts   Options
-	base   string // BaseURL without trailing slash
-	prefix string // BaseURL's path without trailing slash
+	opts     Options
+	base     string // BaseURL without trailing slash
+	prefix   string // BaseURL's path without trailing slash
+	verified []*url.URL
+	pullHTTP *http.Client // Options.HTTPClient, not following redirects
 
 	seq atomic.Int64 // for log ids and post ids
 
@@ -128,6 +145,11 @@ func New(o Options) *Server {
 	if o.RateLimits == (tiktok.RateLimits{}) {
 		o.RateLimits = tiktok.DefaultRateLimits
 	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	pull := *o.HTTPClient
+	pull.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s := &Server{
 		opts:        o,
 		base:        strings.TrimRight(o.BaseURL, "/"),
@@ -141,9 +163,17 @@ func New(o Options) *Server {
 		failures:    map[string][]Failure{},
 		failProcess: map[string]string{},
 		calls:       map[string][]time.Time{},
+		pullHTTP:    &pull,
 	}
 	if u, err := url.Parse(s.base); err == nil {
 		s.prefix = strings.TrimRight(u.Path, "/")
+	}
+	for _, raw := range o.VerifiedURLPrefixes {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			panic(fmt.Sprintf("fake: verified URL prefix %q is not an absolute http(s) URL", raw))
+		}
+		s.verified = append(s.verified, u)
 	}
 	return s
 }
@@ -222,6 +252,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rel string) {
 		s.creatorInfo(w, r)
 	case rel == VideoInitPath:
 		s.initVideo(w, r)
+	case rel == ContentInitPath:
+		s.initContent(w, r)
 	case rel == StatusPath:
 		s.fetchStatus(w, r)
 	case strings.HasPrefix(rel, UploadPath):
@@ -270,7 +302,8 @@ func statusFor(code string) int {
 	case code == "invalid_param" || code == "invalid_params" || code == "invalid_grant" || code == "invalid_request":
 		return http.StatusBadRequest
 	case strings.HasPrefix(code, "spam_risk") || code == "reached_active_user_cap" ||
-		code == "unaudited_client_can_only_post_to_private_accounts" || code == "privacy_level_option_mismatch":
+		code == "unaudited_client_can_only_post_to_private_accounts" || code == "privacy_level_option_mismatch" ||
+		code == "url_ownership_unverified":
 		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError

@@ -31,14 +31,16 @@ const (
 
 // Post statuses, as TikTok names them.
 const (
-	StatusProcessingUpload = "PROCESSING_UPLOAD"
-	StatusPublishComplete  = "PUBLISH_COMPLETE"
-	StatusFailed           = "FAILED"
+	StatusProcessingUpload   = "PROCESSING_UPLOAD"
+	StatusProcessingDownload = "PROCESSING_DOWNLOAD"
+	StatusPublishComplete    = "PUBLISH_COMPLETE"
+	StatusFailed             = "FAILED"
 )
 
 // Kinds of post, as in Post.Kind.
 const (
 	KindVideo = "video"
+	KindPhoto = "photo"
 )
 
 // defaultPrivacy is what a creator may choose unless SetCreatorInfo says.
@@ -49,16 +51,25 @@ var uploadTypes = map[string]bool{"video/mp4": true, "video/quicktime": true, "v
 
 // Post is one initialised Direct Post as the fake sees it.
 type Post struct {
-	// Kind is KindVideo.
+	// Kind is KindVideo or KindPhoto.
 	Kind                                   string
 	PublishID, OpenID, Title, PrivacyLevel string
+	// Description is a photo post's description (videos have none).
+	Description string
 	// BrandOrganic and BrandContent are the commercial-content disclosures
 	// of the init (brand_organic_toggle, brand_content_toggle).
 	BrandOrganic, BrandContent bool
-	// Size is the declared video size; Received the bytes accepted so far.
+	// Size is the declared video size (0 for a photo post); Received the
+	// bytes accepted so far, or for a photo post the bytes downloaded.
 	Size, Received int64
-	// ChunksReceived counts distinct chunks accepted.
+	// ChunksReceived counts distinct chunks of a video accepted.
 	ChunksReceived int
+	// Images counts a photo post's images downloaded and accepted so
+	// far, in order; ImageSHA256 is the hex SHA-256 of each of them.
+	Images      int
+	ImageSHA256 []string
+	// CoverIndex is a photo post's photo_cover_index.
+	CoverIndex int
 	// Status is what status/fetch would answer now.
 	Status string
 	// PostID is the TikTok post id once PUBLISH_COMPLETE. status/fetch
@@ -66,25 +77,29 @@ type Post struct {
 	// PUBLIC_TO_EVERYONE posts, as TikTok does.
 	PostID string
 	// Inits counts the init requests the fake accepted from the same
-	// creator with the same title and size, this one included: more than
-	// 1 means the same video was initialised again (e.g. after a lost
+	// creator with the same title and size (for a photo post: the same
+	// title and image URLs, query strings aside), this one included: more
+	// than 1 means the same post was initialised again (e.g. after a lost
 	// answer), which on TikTok makes another post.
 	Inits int
 }
 
 type post struct {
-	kind                              string
-	publishID, openID, title, privacy string
-	brandOrganic, brandContent        bool
-	uploadToken                       string
-	size, chunkSize                   int64
-	count, received                   int
-	bytes                             int64
-	initAt                            time.Time
-	settleAt                          time.Time // when the outcome is due; zero while media is arriving
-	failReason                        string
-	final                             string // PUBLISH_COMPLETE or FAILED once decided
-	postID                            int64
+	kind                                           string
+	publishID, openID, title, description, privacy string
+	brandOrganic, brandContent                     bool
+	uploadToken                                    string
+	size, chunkSize                                int64
+	count, received                                int      // chunks of a video
+	bytes                                          int64    // uploaded or downloaded
+	images                                         string   // a photo post's image URLs without query, for Inits
+	imageSHA                                       []string // of the images downloaded
+	coverIndex                                     int
+	initAt                                         time.Time
+	settleAt                                       time.Time // when the outcome is due; zero while media is arriving
+	failReason                                     string
+	final                                          string // PUBLISH_COMPLETE or FAILED once decided
+	postID                                         int64
 }
 
 // SetCreatorInfo sets what creator_info/query answers for the account. The
@@ -97,8 +112,9 @@ func (s *Server) SetCreatorInfo(openID string, ci tiktok.CreatorInfo) {
 	s.creators[openID] = ci
 }
 
-// FailProcessing makes the account's next video to finish uploading end
-// FAILED with fail_reason reason ("internal" when empty).
+// FailProcessing makes the account's next post to finish uploading (a
+// video) or downloading (a photo post) end FAILED with fail_reason reason
+// ("internal" when empty).
 func (s *Server) FailProcessing(openID, reason string) {
 	if reason == "" {
 		reason = "internal"
@@ -113,11 +129,11 @@ func (s *Server) Posts() []Post {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type key struct {
-		kind, openID, title string
-		size                int64
+		kind, openID, title, images string
+		size                        int64
 	}
 	inits := map[key]int{}
-	keyOf := func(p *post) key { return key{p.kind, p.openID, p.title, p.size} }
+	keyOf := func(p *post) key { return key{p.kind, p.openID, p.title, p.images, p.size} }
 	for _, p := range s.posts {
 		inits[keyOf(p)]++
 	}
@@ -130,11 +146,15 @@ func (s *Server) Posts() []Post {
 			OpenID:         p.openID,
 			Title:          p.title,
 			PrivacyLevel:   p.privacy,
+			Description:    p.description,
 			BrandOrganic:   p.brandOrganic,
 			BrandContent:   p.brandContent,
 			Size:           p.size,
 			Received:       p.bytes,
 			ChunksReceived: p.received,
+			Images:         len(p.imageSHA),
+			ImageSHA256:    slices.Clone(p.imageSHA),
+			CoverIndex:     p.coverIndex,
 			Status:         s.status(p, now),
 			PostID:         p.postIDText(),
 			Inits:          inits[keyOf(p)],
@@ -151,13 +171,17 @@ func (p *post) postIDText() string {
 }
 
 // status is p's status at now, deciding the outcome once processing is
-// over. FILE_UPLOAD posts stay PROCESSING_UPLOAD until then (TikTok's
-// PROCESSING_DOWNLOAD is for PULL_FROM_URL only). Called with s.mu held.
+// over. Until then FILE_UPLOAD posts (videos) are PROCESSING_UPLOAD and
+// PULL_FROM_URL posts (photos) PROCESSING_DOWNLOAD, as on TikTok. Called
+// with s.mu held.
 func (s *Server) status(p *post, now time.Time) string {
 	if p.final != "" {
 		return p.final
 	}
 	if p.settleAt.IsZero() || now.Before(p.settleAt) {
+		if p.kind == KindPhoto {
+			return StatusProcessingDownload
+		}
 		return StatusProcessingUpload
 	}
 	if p.failReason != "" {
@@ -184,9 +208,10 @@ func (s *Server) creatorFor(openID string) tiktok.CreatorInfo {
 	}
 }
 
-// readJSON reads a small JSON body into v; false when it is not JSON.
+// readJSON reads a JSON body of up to 256 KiB (35 signed image URLs and
+// a 4000-character description fit) into v; false when it is not JSON.
 func readJSON(r *http.Request, v any) bool {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
 	if err != nil {
 		return false
 	}
@@ -262,6 +287,7 @@ func (s *Server) refusePostInfo(w http.ResponseWriter, openID, privacy string, b
 // postInfo is what the fake reads of an init's post_info.
 type postInfo struct {
 	Title              string `json:"title"`
+	Description        string `json:"description"` // photo posts only
 	PrivacyLevel       string `json:"privacy_level"`
 	BrandContentToggle bool   `json:"brand_content_toggle"`
 	BrandOrganicToggle bool   `json:"brand_organic_toggle"`
@@ -272,6 +298,7 @@ type initRequest struct {
 	PostInfo   *postInfo `json:"post_info"`
 	SourceInfo *struct {
 		Source          string `json:"source"`
+		VideoURL        string `json:"video_url"`
 		VideoSize       int64  `json:"video_size"`
 		ChunkSize       int64  `json:"chunk_size"`
 		TotalChunkCount int64  `json:"total_chunk_count"`
@@ -304,9 +331,9 @@ func checkPlan(size, chunk, count int64) string {
 	return ""
 }
 
-// serveInit serves an init endpoint: POST only, the JSON body read into
-// req, the token authenticated for video.publish and counted against the
-// init limit. Then it calls create with s.mu held
+// serveInit serves an init endpoint, video or content: POST only, the
+// JSON body read into req, the token authenticated for video.publish and
+// counted against their shared limit. Then it calls create with s.mu held
 // and whether the body was JSON.
 func (s *Server) serveInit(w http.ResponseWriter, r *http.Request, req any, create func(g *grant, parsed bool)) {
 	if r.Method != http.MethodPost {
@@ -329,8 +356,10 @@ func (s *Server) initVideo(w http.ResponseWriter, r *http.Request) {
 	s.serveInit(w, r, &req, func(g *grant, parsed bool) { s.createVideo(w, g, &req, parsed) })
 }
 
-// createVideo makes a post of a video sent by FILE_UPLOAD. Called with
-// s.mu held.
+// createVideo makes a post of a video sent by FILE_UPLOAD. PULL_FROM_URL
+// is refused: with url_ownership_unverified for a video_url under no
+// verified prefix, as TikTok does, and otherwise as not supported by the
+// fake. Called with s.mu held.
 func (s *Server) createVideo(w http.ResponseWriter, g *grant, req *initRequest, parsed bool) {
 	bad := func(msg string) { s.apiError(w, http.StatusBadRequest, "invalid_param", msg) }
 	switch {
@@ -343,8 +372,11 @@ func (s *Server) createVideo(w http.ResponseWriter, g *grant, req *initRequest, 
 	case req.SourceInfo == nil:
 		bad("source_info is required")
 		return
+	case req.SourceInfo.Source == "PULL_FROM_URL" && !s.verifiedURL(req.SourceInfo.VideoURL):
+		s.unverified(w, "source_info.video_url", req.SourceInfo.VideoURL)
+		return
 	case req.SourceInfo.Source == "PULL_FROM_URL":
-		s.apiError(w, http.StatusForbidden, "url_ownership_unverified", "no URL prefix is verified for this app in the sandbox")
+		bad("source_info.source PULL_FROM_URL is not supported for videos by the fake: use FILE_UPLOAD")
 		return
 	case req.SourceInfo.Source != "FILE_UPLOAD":
 		bad("source_info.source must be FILE_UPLOAD or PULL_FROM_URL")
@@ -558,7 +590,11 @@ func (s *Server) fetchStatus(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"status":                      status,
 		"publicaly_available_post_id": ids, // sic: TikTok's spelling
-		"uploaded_bytes":              p.bytes,
+	}
+	if p.kind == KindPhoto {
+		data["downloaded_bytes"] = p.bytes
+	} else {
+		data["uploaded_bytes"] = p.bytes
 	}
 	if status == StatusFailed {
 		data["fail_reason"] = p.failReason
