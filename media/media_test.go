@@ -59,3 +59,33 @@ func TestDuration(t *testing.T) {
 		require.ErrorIs(t, err, ErrNoDuration)
 	})
 }
+
+func TestImages(t *testing.T) {
+	for _, ct := range []string{JPEG, PNG} {
+		var buf bytes.Buffer
+		require.NoError(t, SyntheticImage(&buf, ct, 64, 48))
+		require.Equal(t, ct, SniffImage(buf.Bytes()))
+		w, h, err := ImageSize(bytes.NewReader(buf.Bytes()), ct)
+		require.NoError(t, err)
+		require.Equal(t, []int{64, 48}, []int{w, h})
+	}
+	webp1x1 := []byte("RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00")
+	require.Equal(t, WebP, SniffImage(webp1x1))
+	w, h, err := ImageSize(bytes.NewReader(webp1x1), WebP)
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 1}, []int{w, h})
+	// A GIF is refused whatever it claims, and a cut header is unreadable.
+	require.Empty(t, SniffImage([]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00")))
+	_, _, err = ImageSize(bytes.NewReader([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10}), JPEG)
+	require.ErrorIs(t, err, ErrBadImage)
+	_, _, err = ImageSize(bytes.NewReader([]byte("RIFF\x10\x00\x00\x00WEBPVP8 ")), WebP)
+	require.ErrorIs(t, err, ErrBadImage)
+
+	var pngBuf, jpg bytes.Buffer
+	require.NoError(t, SyntheticImage(&pngBuf, PNG, 10, 10))
+	require.NoError(t, PNGToJPEG(&jpg, &pngBuf))
+	require.Equal(t, JPEG, SniffImage(jpg.Bytes()))
+	w, h, err = ImageSize(&jpg, JPEG)
+	require.NoError(t, err)
+	require.Equal(t, []int{10, 10}, []int{w, h})
+}

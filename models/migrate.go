@@ -340,6 +340,11 @@ CREATE TABLE call_slots (
 CREATE INDEX call_slots_key_idx ON call_slots (key, at);
 CREATE INDEX call_slots_at_idx ON call_slots (at);
 `},
+	{13, "photo posts", `
+ALTER TABLE uploads ADD COLUMN width INTEGER;
+ALTER TABLE uploads ADD COLUMN height INTEGER;
+ALTER TABLE posts ADD COLUMN photo_upload_ids TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/loomcast/loomcast"
@@ -11,16 +12,20 @@ import (
 
 // Post is a scheduled publication on one channel (policy 000 section 2.7).
 type Post struct {
-	ID           string
-	UserID       string
-	ChannelID    string
-	UploadID     string
-	Platform     string
-	Caption      string
-	Privacy      string
-	AllowComment bool
-	AllowDuet    bool
-	AllowStitch  bool
+	ID        string
+	UserID    string
+	ChannelID string
+	// UploadID is the video, or a photo post's first image.
+	UploadID string
+	// PhotoUploadIDs are a photo post's images in order, separated by
+	// spaces; empty for a video (see Photos).
+	PhotoUploadIDs string
+	Platform       string
+	Caption        string
+	Privacy        string
+	AllowComment   bool
+	AllowDuet      bool
+	AllowStitch    bool
 	// BrandOrganic and BrandContent disclose commercial content on TikTok:
 	// the creator's own business, and a third party's (paid partnership).
 	BrandOrganic bool
@@ -48,6 +53,10 @@ type Post struct {
 	UpdatedAt      time.Time
 	PublishedAt    *time.Time
 }
+
+// Photos returns the upload IDs of a photo post's images in order, nil
+// for a video post.
+func (p Post) Photos() []string { return strings.Fields(p.PhotoUploadIDs) }
 
 // PostEvent is one entry of a post's status history.
 type PostEvent struct {
@@ -283,7 +292,8 @@ func (s *Store) ScheduledPostsOfChannel(ctx context.Context, channelID string) (
 // publishing or processing) still needs the upload.
 func (s *Store) UploadInUse(ctx context.Context, uploadID string) (bool, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&Post{}).Where("upload_id = ? AND status IN ?", uploadID,
+	// Upload IDs are UUIDs: one found in a photo post's list is that upload.
+	err := s.db.WithContext(ctx).Model(&Post{}).Where("(upload_id = ? OR photo_upload_ids LIKE ?) AND status IN ?", uploadID, "%"+uploadID+"%",
 		[]string{loomcast.PostScheduled, loomcast.PostPublishing, loomcast.PostProcessing}).Count(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("upload in use: %w", err)

@@ -16,9 +16,11 @@ type Upload struct {
 	Size        int64
 	ContentType string
 	DurationMS  *int64
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-	DeletedAt   *time.Time
+	// Width and Height are an image's dimensions in pixels; nil for a video.
+	Width, Height *int
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	DeletedAt     *time.Time
 }
 
 // CreateUpload records an upload whose bytes are already stored.

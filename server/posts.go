@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/loomcast/loomcast"
+	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/workflows/posting"
 )
@@ -27,13 +28,16 @@ const maxCaption = 2200
 
 // createPostRequest is the body of POST /v1/posts.
 type createPostRequest struct {
-	ChannelID    string `json:"channel_id"`
-	UploadID     string `json:"upload_id"`
-	Caption      string `json:"caption"`
-	Privacy      string `json:"privacy"`
-	AllowComment bool   `json:"allow_comment"`
-	AllowDuet    bool   `json:"allow_duet"`
-	AllowStitch  bool   `json:"allow_stitch"`
+	ChannelID string `json:"channel_id"`
+	// UploadID is the video (or a single image); UploadIDs a TikTok photo
+	// post's images, 1 to 35, in order.
+	UploadID     string   `json:"upload_id"`
+	UploadIDs    []string `json:"upload_ids"`
+	Caption      string   `json:"caption"`
+	Privacy      string   `json:"privacy"`
+	AllowComment bool     `json:"allow_comment"`
+	AllowDuet    bool     `json:"allow_duet"`
+	AllowStitch  bool     `json:"allow_stitch"`
 	// ScheduledAt is RFC 3339 with an offset, a local time
 	// ("2026-03-29T02:30") read in Timezone (or the user's), or "now".
 	ScheduledAt string `json:"scheduled_at"`
@@ -73,6 +77,8 @@ type postView struct {
 	ID             string          `json:"id"`
 	ChannelID      string          `json:"channel_id"`
 	UploadID       string          `json:"upload_id"`
+	Kind           string          `json:"kind"`
+	UploadIDs      []string        `json:"upload_ids,omitempty"`
 	Platform       string          `json:"platform"`
 	Caption        string          `json:"caption"`
 	Privacy        string          `json:"privacy"`
@@ -103,7 +109,11 @@ func (s *postsAPI) toPostView(p models.Post, events []models.PostEvent) postView
 	v := postView{ID: p.ID, ChannelID: p.ChannelID, UploadID: p.UploadID, Platform: p.Platform, Caption: p.Caption, Privacy: p.Privacy,
 		AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, Status: p.Status, ScheduledAt: p.ScheduledAt,
 		Timezone: p.Timezone, PublishedAt: p.PublishedAt, PlatformPostID: p.PlatformPostID, PublicURL: p.PublicURL,
-		FailureReason: p.FailureReason, Attempt: p.Attempt, Sandbox: s.cfg.PlatformSandbox, CreatedAt: p.CreatedAt}
+		FailureReason: p.FailureReason, Attempt: p.Attempt, Sandbox: s.cfg.PlatformSandbox, CreatedAt: p.CreatedAt,
+		Kind: "video", UploadIDs: p.Photos()}
+	if len(v.UploadIDs) > 0 {
+		v.Kind = "photo"
+	}
 	if p.BrandOrganic || p.BrandContent {
 		v.Disclose = &disclosureBody{YourBrand: p.BrandOrganic, BrandedContent: p.BrandContent}
 	}
@@ -230,8 +240,20 @@ func (s *postsAPI) createPost(c *gin.Context) {
 	if req.ChannelID == "" {
 		fields["channel_id"] = "is required"
 	}
-	if req.UploadID == "" {
-		fields["upload_id"] = "is required"
+	switch {
+	case req.UploadID != "" && len(req.UploadIDs) > 0:
+		fields["upload_ids"] = "send upload_id for a video or upload_ids for photos, not both"
+	case req.UploadID == "" && len(req.UploadIDs) == 0:
+		fields["upload_id"] = "is required (or upload_ids, for a photo post)"
+	case len(req.UploadIDs) > posting.MaxPhotos:
+		fields["upload_ids"] = fmt.Sprintf("a photo post takes at most %d images, not %d", posting.MaxPhotos, len(req.UploadIDs))
+	default:
+		for i, id := range req.UploadIDs {
+			if id == "" || slices.Contains(req.UploadIDs[:i], id) {
+				fields["upload_ids"] = "lists an empty or repeated upload ID"
+				break
+			}
+		}
 	}
 	if len(fields) > 0 {
 		s.fail(c, invalid(fields))
@@ -251,21 +273,21 @@ func (s *postsAPI) createPost(c *gin.Context) {
 			Fields: map[string]string{"channel_id": "must be reconnected"}})
 		return
 	}
-	up, err := s.store.UserUpload(ctx, user.ID, req.UploadID)
-	if errors.Is(err, models.ErrNotFound) {
-		s.fail(c, &Error{Code: CodeNotFound, Message: "You have no upload with this ID.", Fields: map[string]string{"upload_id": "is not one of your uploads"}})
-		return
-	}
+	ups, err := s.postUploads(ctx, user.ID, ch, req.UploadID, req.UploadIDs)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if up.DeletedAt != nil {
-		s.fail(c, invalid(map[string]string{"upload_id": "has been deleted (uploads are kept 24 hours, or until their post is published); upload the video again"}))
-		return
+	up := ups[0]
+	photos := media.IsImage(up.ContentType)
+	for _, u := range ups {
+		if msg := afterUploadExpiry(scheduledAt, u); msg != "" {
+			s.fail(c, invalid(map[string]string{"scheduled_at": msg}))
+			return
+		}
 	}
-	if msg := afterUploadExpiry(scheduledAt, up); msg != "" {
-		s.fail(c, invalid(map[string]string{"scheduled_at": msg}))
+	if photos && (req.AllowDuet || req.AllowStitch) {
+		s.fail(c, invalid(map[string]string{"allow_duet": "photo posts take no duets or stitches; leave allow_duet and allow_stitch false"}))
 		return
 	}
 	if msgs := checkDisclosure(ch.Platform, req.Privacy, req.Disclose, true); msgs != nil {
@@ -279,7 +301,8 @@ func (s *postsAPI) createPost(c *gin.Context) {
 	}
 
 	p := &models.Post{UserID: user.ID, ChannelID: ch.ID, UploadID: up.ID, Platform: ch.Platform, Caption: req.Caption, Privacy: req.Privacy,
-		AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, ScheduledAt: scheduledAt, Timezone: tz,
+		PhotoUploadIDs: photoIDs(ups),
+		AllowComment:   req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, ScheduledAt: scheduledAt, Timezone: tz,
 		Status: loomcast.PostScheduled, RequestHash: hash}
 	if req.Disclose != nil {
 		p.BrandOrganic, p.BrandContent = req.Disclose.YourBrand, req.Disclose.BrandedContent
@@ -309,10 +332,65 @@ func (s *postsAPI) createPost(c *gin.Context) {
 }
 
 func (s *postsAPI) startPublication(ctx context.Context, p models.Post) error {
-	in := posting.PublishInput{PostID: p.ID, UserID: p.UserID, ChannelID: p.ChannelID, UploadID: p.UploadID,
+	in := posting.PublishInput{PostID: p.ID, UserID: p.UserID, ChannelID: p.ChannelID, UploadID: p.UploadID, PhotoUploadIDs: p.Photos(),
 		Platform: p.Platform, ScheduledAt: p.ScheduledAt, Attempt: p.Attempt}
 	_, err := s.temporal.ExecuteWorkflow(ctx, posting.StartOptions(in), posting.PublishPost, in)
 	return err
+}
+
+// postUploads reads the uploads a new post names: one video, or one to 35
+// images for a TikTok photo post (an image as upload_id is a photo post of
+// one). Each must be the caller's and not yet deleted; YouTube takes
+// videos only.
+func (s *postsAPI) postUploads(ctx context.Context, userID string, ch models.Channel, uploadID string, uploadIDs []string) ([]models.Upload, error) {
+	field, ids := "upload_id", []string{uploadID}
+	if len(uploadIDs) > 0 {
+		field, ids = "upload_ids", uploadIDs
+	}
+	ups := make([]models.Upload, 0, len(ids))
+	for i, id := range ids {
+		name := field
+		if field == "upload_ids" {
+			name = fmt.Sprintf("upload_ids[%d]", i)
+		}
+		up, err := s.store.UserUpload(ctx, userID, id)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, &Error{Code: CodeNotFound, Message: "You have no upload with this ID.", Fields: map[string]string{name: "is not one of your uploads"}}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if up.DeletedAt != nil {
+			return nil, invalid(map[string]string{name: "has been deleted (uploads are kept 24 hours, or until their post is published); upload the file again"})
+		}
+		ups = append(ups, up)
+	}
+	images := 0
+	for _, up := range ups {
+		if media.IsImage(up.ContentType) {
+			images++
+		}
+	}
+	switch {
+	case images > 0 && ch.Platform == loomcast.YouTube:
+		return nil, invalid(map[string]string{field: "is an image: YouTube takes videos only (photo posts are TikTok's)"})
+	case field == "upload_ids" && images < len(ups):
+		return nil, invalid(map[string]string{"upload_ids": "must all be images (JPEG, PNG or WebP): a video goes alone, as upload_id"})
+	}
+	return ups, nil
+}
+
+// photoIDs is the photo list of a post made of ups: their IDs when they
+// are images, "" for a video.
+func photoIDs(ups []models.Upload) string {
+	if !media.IsImage(ups[0].ContentType) {
+		return ""
+	}
+	ids := make([]string, len(ups))
+	for i, up := range ups {
+		ids[i] = up.ID
+	}
+	return strings.Join(ids, " ")
 }
 
 // checkOptions validates a post's options against the platform: for TikTok,
@@ -420,6 +498,7 @@ func (s *postsAPI) getPost(c *gin.Context) {
 }
 
 func (s *postsAPI) addRoutes(r routers) {
+	r.public.GET(strings.TrimPrefix(posting.PhotoLinkPath, "/v1")+":id", s.servePhoto)
 	r.user.POST("/uploads", s.createUpload)
 	r.user.POST("/posts", s.createPost)
 	r.user.GET("/posts", s.listPosts)

@@ -70,9 +70,14 @@ func (s *postsAPI) patchPost(c *gin.Context) {
 			var msg string
 			if newTime, msg = futureSchedule(*req.ScheduledAt, tz, s.now()); msg != "" {
 				fields["scheduled_at"] = msg
-			} else if up, err := s.store.UserUpload(ctx, p.UserID, p.UploadID); err == nil {
-				if msg := afterUploadExpiry(newTime, up); msg != "" {
-					fields["scheduled_at"] = msg
+			} else {
+				for _, id := range append([]string{p.UploadID}, p.Photos()...) {
+					if up, err := s.store.UserUpload(ctx, p.UserID, id); err == nil {
+						if msg := afterUploadExpiry(newTime, up); msg != "" {
+							fields["scheduled_at"] = msg
+							break
+						}
+					}
 				}
 			}
 		}
@@ -106,6 +111,10 @@ func (s *postsAPI) patchPost(c *gin.Context) {
 		}
 		if req.AllowStitch != nil {
 			o.AllowStitch = *req.AllowStitch
+		}
+		if len(p.Photos()) > 0 && (o.AllowDuet || o.AllowStitch) {
+			s.fail(c, invalid(map[string]string{"allow_duet": "photo posts take no duets or stitches; leave allow_duet and allow_stitch false"}))
+			return
 		}
 		// The disclosure after the change, against the privacy after it.
 		disclose := &disclosureBody{YourBrand: p.BrandOrganic, BrandedContent: p.BrandContent}

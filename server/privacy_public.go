@@ -2,13 +2,11 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	netmail "net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -260,10 +258,8 @@ func (s *privacyAPI) resendPrivacyCode(c *gin.Context) {
 func (s *privacyAPI) downloadExport(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
-	exp, err := strconv.ParseInt(c.Query("expires"), 10, 64)
-	expires := time.Unix(exp, 0)
-	want := wfprivacy.SignExportLink(s.cfg.SessionKey, id, expires)
-	if err != nil || !hmac.Equal([]byte(want), []byte(c.Query("sig"))) {
+	expires, ok := signedLink(c, func(expires time.Time) string { return wfprivacy.SignExportLink(s.cfg.SessionKey, id, expires) })
+	if !ok {
 		s.fail(c, errorf(CodeForbidden, "This link is not valid."))
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -26,12 +27,24 @@ var UploadRetention = retention.Fixed(retention.Uploads)
 
 // uploadView answers POST /v1/uploads.
 type uploadView struct {
-	ID          string    `json:"id"`
+	ID string `json:"id"`
+	// Kind is "video" or "image".
+	Kind        string    `json:"kind"`
 	Size        int64     `json:"size"`
 	ContentType string    `json:"content_type"`
 	DurationMS  *int64    `json:"duration_ms"`
+	Width       *int      `json:"width"`
+	Height      *int      `json:"height"`
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// uploadKind is "image" for JPEG, PNG and WebP, "video" otherwise.
+func uploadKind(contentType string) string {
+	if media.IsImage(contentType) {
+		return "image"
+	}
+	return "video"
 }
 
 // createUpload streams the body (raw, or the "file" part of a multipart
@@ -65,7 +78,10 @@ func (s *postsAPI) createUpload(c *gin.Context) {
 	}
 	contentType := media.Sniff(peek)
 	if contentType == "" {
-		s.fail(c, errorf(CodeUnsupportedType, "The file is not an MP4, MOV or WebM video (checked from its bytes)."))
+		contentType = media.SniffImage(peek)
+	}
+	if contentType == "" {
+		s.fail(c, errorf(CodeUnsupportedType, "The file is not an MP4, MOV or WebM video, nor a JPEG, PNG or WebP image (checked from its bytes)."))
 		return
 	}
 	id := models.NewID()
@@ -77,7 +93,16 @@ func (s *postsAPI) createUpload(c *gin.Context) {
 		return
 	}
 	var durationMS *int64
-	if contentType != media.WebM {
+	var width, height *int
+	if media.IsImage(contentType) {
+		w, h, err := s.imageSize(ctx, key, contentType, size)
+		if err != nil {
+			_ = s.blob.Delete(context.WithoutCancel(ctx), key)
+			s.fail(c, err)
+			return
+		}
+		width, height = &w, &h
+	} else if contentType != media.WebM {
 		if d, err := s.readDuration(ctx, key); err == nil {
 			ms := d.Milliseconds()
 			durationMS = &ms
@@ -85,7 +110,7 @@ func (s *postsAPI) createUpload(c *gin.Context) {
 	}
 	now := s.now()
 	up := &models.Upload{ID: id, UserID: user.ID, BlobKey: key, Size: size, ContentType: contentType, DurationMS: durationMS,
-		CreatedAt: now, ExpiresAt: now.Add(UploadRetention)}
+		Width: width, Height: height, CreatedAt: now, ExpiresAt: now.Add(UploadRetention)}
 	if err := s.store.CreateUpload(ctx, up); err != nil {
 		_ = s.blob.Delete(ctx, key)
 		s.fail(c, err)
@@ -99,7 +124,8 @@ func (s *postsAPI) createUpload(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeUnavailable, Message: "The upload could not be scheduled for deletion, so it was not kept; try again in a minute.", RetryAfter: 30})
 		return
 	}
-	c.JSON(http.StatusCreated, uploadView{ID: id, Size: size, ContentType: contentType, DurationMS: durationMS, CreatedAt: up.CreatedAt, ExpiresAt: up.ExpiresAt})
+	c.JSON(http.StatusCreated, uploadView{ID: id, Kind: uploadKind(contentType), Size: size, ContentType: contentType, DurationMS: durationMS,
+		Width: width, Height: height, CreatedAt: up.CreatedAt, ExpiresAt: up.ExpiresAt})
 }
 
 // uploadSource returns the bytes of the upload: the raw body, or the
@@ -107,7 +133,7 @@ func (s *postsAPI) createUpload(c *gin.Context) {
 func uploadSource(contentType string, body io.Reader) (io.Reader, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return nil, errorf(CodeUnsupportedType, "Send the video as the raw body (Content-Type: video/mp4, video/quicktime or video/webm) or as the \"file\" part of multipart/form-data.")
+		return nil, errorf(CodeUnsupportedType, "Send the video or image as the raw body (Content-Type: video/mp4, video/quicktime, video/webm, image/jpeg, image/png or image/webp) or as the \"file\" part of multipart/form-data.")
 	}
 	if mt != "multipart/form-data" {
 		return body, nil
@@ -143,6 +169,25 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// imageSize checks a stored image: at most media.MaxImageBytes (TikTok's
+// limit per photo), and a header that reads as the type its bytes claim.
+func (s *postsAPI) imageSize(ctx context.Context, key, contentType string, size int64) (int, int, error) {
+	if size > media.MaxImageBytes {
+		return 0, 0, errorf(CodeTooLarge, "The image is larger than the limit of %s per photo.", humanBytes(media.MaxImageBytes))
+	}
+	f, err := s.blob.Open(ctx, key)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	w, h, err := media.ImageSize(f, contentType)
+	if errors.Is(err, media.ErrBadImage) {
+		return 0, 0, errorf(CodeUnsupportedType, "The file starts like a %s image but is not a readable one (or is larger than %d megapixels).",
+			strings.TrimPrefix(contentType, "image/"), media.MaxImagePixels/1_000_000)
+	}
+	return w, h, err
 }
 
 func (s *postsAPI) readDuration(ctx context.Context, key string) (time.Duration, error) {

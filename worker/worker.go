@@ -61,7 +61,8 @@ func Register(r sdkworker.Registry, d Deps) {
 	if pacer == nil {
 		pacer = &pacing.Pacer{Store: d.Store}
 	}
-	postingact.Register(r, &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube, Pacer: pacer})
+	postingact.Register(r, &postingact.Activities{Store: d.Store, Blob: d.Blob, Grants: d.Grants, TikTok: d.TikTok, YouTube: d.YouTube, Pacer: pacer,
+		PublicURL: d.PublicURL, LinkKey: d.LinkKey})
 	webhooksact.Register(r, &webhooksact.Activities{Store: d.Store, Grants: d.Grants})
 	expiryact.Register(r, &expiryact.Activities{Store: d.Store, Blob: d.Blob, Executions: d.Executions, Scheduler: d.Retention})
 	privacyact.Register(r, &privacyact.Activities{Store: d.Store, Blob: d.Blob, Mail: d.Mail, Grants: d.Grants, Retention: d.Retention,

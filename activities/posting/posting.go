@@ -34,7 +34,11 @@ type Activities struct {
 	YouTube *youtube.Client
 	// Pacer keeps calls to TikTok inside its per-token rate limits.
 	Pacer *pacing.Pacer
-	Now   func() time.Time
+	// PublicURL and LinkKey make the signed links from which TikTok pulls
+	// a photo post's images (the API serves them).
+	PublicURL string
+	LinkKey   []byte
+	Now       func() time.Time
 }
 
 func (a *Activities) now() time.Time {
@@ -110,6 +114,15 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 	}
 	if up.DeletedAt != nil {
 		return rejected("the video is gone: uploads are kept for 24 hours; upload it again and reschedule")
+	}
+	for _, id := range p.Photos() {
+		photo, err := a.Store.UploadByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if photo.DeletedAt != nil {
+			return rejected("a photo is gone: uploads are kept for 24 hours; upload it again and reschedule")
+		}
 	}
 	switch p.Platform {
 	case loomcast.YouTube:

@@ -105,20 +105,29 @@ func (a *Activities) uploadURL(postID string, s tiktokSession) (string, error) {
 	return u, nil
 }
 
+// postWithSession reads a post and its TikTok session.
+func (a *Activities) postWithSession(ctx context.Context, postID string) (models.Post, tiktokSession, error) {
+	var sess tiktokSession
+	p, err := a.Store.PostByID(ctx, postID)
+	if err != nil {
+		return p, sess, err
+	}
+	if p.UploadSession != "" {
+		if err := json.Unmarshal([]byte(p.UploadSession), &sess); err != nil {
+			return p, sess, fmt.Errorf("read upload session: %w", err)
+		}
+	}
+	return p, sess, nil
+}
+
 // InitTikTokPost initializes the Direct Post once. The publish ID and the
 // upload session are stored before a byte is sent. If an earlier attempt
 // may have reached TikTok without its answer arriving, it does not init
 // again blindly: it stops with "could not confirm".
 func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.TikTokInit, error) {
-	p, err := a.Store.PostByID(ctx, in.PostID)
+	p, sess, err := a.postWithSession(ctx, in.PostID)
 	if err != nil {
 		return wf.TikTokInit{}, err
-	}
-	var sess tiktokSession
-	if p.UploadSession != "" {
-		if err := json.Unmarshal([]byte(p.UploadSession), &sess); err != nil {
-			return wf.TikTokInit{}, fmt.Errorf("read upload session: %w", err)
-		}
 	}
 	switch {
 	case p.PublishID != "" && sess.State == "initialized":
@@ -152,16 +161,7 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 		return err
 	})
 	if err != nil {
-		var apiErr *tiktok.APIError
-		if errors.As(err, &apiErr) || notSent(err) || errors.Is(err, grants.ErrReauthRequired) {
-			// TikTok answered (or nothing left this machine): no post exists,
-			// so a later attempt may init again.
-			if cerr := a.saveSession(ctx, p.ID, tiktokSession{}, nil); cerr != nil {
-				return wf.TikTokInit{}, cerr
-			}
-			return wf.TikTokInit{}, a.platformError(err)
-		}
-		return wf.TikTokInit{}, err // outcome unknown: the next attempt stops with "could not confirm"
+		return wf.TikTokInit{}, a.initFailed(ctx, p.ID, err)
 	}
 	sealed, err := a.Grants.Vault.Seal(res.UploadURL, uploadURLContext(p.ID))
 	if err != nil {
@@ -177,6 +177,25 @@ func (a *Activities) InitTikTokPost(ctx context.Context, in wf.PostInput) (wf.Ti
 	}
 	// The result goes into the workflow's history: IDs and sizes only.
 	return wf.TikTokInit{OpenID: ch.ExternalID, PublishID: res.PublishID, ChunkSize: res.ChunkSize, ChunkCount: res.ChunkCount}, nil
+}
+
+// initFailed sorts a failed init. When TikTok answered (or nothing left
+// this machine) no post exists: the session is reset, so that a later
+// attempt may init again, and the platform's reason returned. Otherwise
+// the outcome is unknown and err is returned as it is: the next attempt
+// stops with "could not confirm".
+func (a *Activities) initFailed(ctx context.Context, postID string, err error) error {
+	var apiErr *tiktok.APIError
+	if !errors.As(err, &apiErr) && !notSent(err) && !errors.Is(err, grants.ErrReauthRequired) {
+		return err
+	}
+	if cerr := a.saveSession(ctx, postID, tiktokSession{}, nil); cerr != nil {
+		return cerr
+	}
+	if apiErr != nil && apiErr.Code == "url_ownership_unverified" {
+		return rejected("TikTok refused to fetch the media: this Loomcast's address (%s) is not verified for the app at TikTok", a.photoPrefix())
+	}
+	return a.platformError(err)
 }
 
 // notSent reports a failure to connect at all, when no request left.

@@ -24,6 +24,7 @@ import (
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
 	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/worker"
+	"github.com/loomcast/loomcast/workflows/posting"
 	"github.com/loomcast/loomcast/workflows/privacy"
 	"github.com/loomcast/loomcast/youtube"
 	youtubefake "github.com/loomcast/loomcast/youtube/fake"
@@ -92,7 +93,10 @@ func buildParts(cfg *config.Config, store *models.Store, tc client.Client, token
 	ttCfg := tiktok.Config{ClientKey: cfg.TikTok.ClientKey, ClientSecret: cfg.TikTok.ClientSecret,
 		RedirectURI: cfg.PublicURL + "/v1/channels/tiktok/callback", AuthURL: cfg.TikTok.AuthURL, APIBaseURL: cfg.TikTok.APIBaseURL}
 	if cfg.TikTok.Sandbox() {
-		fake := tiktokfake.New(tiktokfake.Options{ClientKey: sandboxClient, ClientSecret: sandboxSecret, BaseURL: cfg.PublicURL + "/sandbox/tiktok"})
+		// The photo links of LOOMCAST_PUBLIC_URL are verified for the
+		// sandbox app, as they must be for a real one at TikTok.
+		fake := tiktokfake.New(tiktokfake.Options{ClientKey: sandboxClient, ClientSecret: sandboxSecret, BaseURL: cfg.PublicURL + "/sandbox/tiktok",
+			VerifiedURLPrefixes: []string{cfg.PublicURL + posting.PhotoLinkPath}})
 		// The sandbox sends TikTok's signed webhooks to this API.
 		fake.SetWebhookURL(cfg.PublicURL + "/webhooks/tiktok")
 		ttCfg.ClientKey, ttCfg.ClientSecret, ttCfg.AuthURL, ttCfg.APIBaseURL = sandboxClient, sandboxSecret, fake.AuthURL(), fake.APIBaseURL()

@@ -301,6 +301,12 @@ func extension(contentType string) string {
 		return "mov"
 	case media.WebM:
 		return "webm"
+	case media.JPEG:
+		return "jpg"
+	case media.PNG:
+		return "png"
+	case media.WebP:
+		return "webp"
 	}
 	return "bin"
 }

@@ -48,6 +48,7 @@ import (
 	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
+	"github.com/loomcast/loomcast/workflows/posting"
 	"github.com/loomcast/loomcast/workflows/privacy"
 	"github.com/loomcast/loomcast/youtube"
 	youtubefake "github.com/loomcast/loomcast/youtube/fake"
@@ -195,6 +196,7 @@ func New(t testing.TB, d models.Dialect, opts Options) *Env {
 	handler = api.Handler()
 	env.API = api
 	env.TikTok.SetWebhookURL(env.HTTP.URL + "/webhooks/tiktok")
+	env.TikTok.VerifyURLPrefix(env.HTTP.URL + posting.PhotoLinkPath) // TikTok pulls photos from there
 	if !opts.NoWorker {
 		env.StartWorker(nil)
 	}
@@ -226,6 +228,9 @@ type WorkerClients struct {
 	// YouTubeRetryFor is the YouTube client's Config.RetryFor (negative:
 	// an upload request is never sent again within an attempt).
 	YouTubeRetryFor time.Duration
+	// PublicURL, when set, is the public URL the worker builds links with
+	// instead of the API's (photo links under an unverified address, say).
+	PublicURL string
 }
 
 // StartWorkerWith starts a Loomcast worker whose platform calls go through
@@ -242,10 +247,14 @@ func (e *Env) StartWorkerWith(c WorkerClients) sdkworker.Worker {
 		cfg.HTTPClient, cfg.RetryFor = c.YouTube, c.YouTubeRetryFor
 		yt = youtube.New(cfg)
 	}
+	publicURL := e.HTTP.URL
+	if c.PublicURL != "" {
+		publicURL = c.PublicURL
+	}
 	w := e.temporal.NewWorker(workflows.TaskQueue, func(r sdkworker.Registry) {
 		worker.Register(r, worker.Deps{Store: e.Store, Blob: e.Blob, Grants: e.Grants, TikTok: tt, YouTube: yt, Pacer: e.Pacer,
 			Retention: e.Retention, Executions: temporalexec.Executions{Client: e.Temporal, Namespace: e.temporal.GetDefaultNamespace(), KeepRunning: privacy.WorkflowID("")},
-			Mail: e.Mail, PublicURL: e.HTTP.URL, LinkKey: SessionKey, StaffEmail: StaffEmail, Temporal: e.Temporal})
+			Mail: e.Mail, PublicURL: publicURL, LinkKey: SessionKey, StaffEmail: StaffEmail, Temporal: e.Temporal})
 	})
 	e.T.Cleanup(w.Stop)
 	return w
@@ -496,9 +505,36 @@ func (c *Client) Upload(size int64, d time.Duration) string {
 	c.env.T.Helper()
 	var buf bytes.Buffer
 	require.NoError(c.env.T, media.SyntheticMP4(&buf, size, d))
-	req, err := http.NewRequest(http.MethodPost, c.env.HTTP.URL+"/v1/uploads", &buf)
+	r := c.UploadBytes(buf.Bytes(), "video/mp4")
+	require.Equal(c.env.T, http.StatusCreated, r.Status, "body: %s", r.Body)
+	var v struct {
+		ID string `json:"id"`
+	}
+	r.JSON(c.env.T, &v)
+	return v.ID
+}
+
+// UploadImage uploads a synthetic image of contentType (JPEG or PNG) and
+// returns its upload ID.
+func (c *Client) UploadImage(contentType string, width, height int) string {
+	c.env.T.Helper()
+	var buf bytes.Buffer
+	require.NoError(c.env.T, media.SyntheticImage(&buf, contentType, width, height))
+	r := c.UploadBytes(buf.Bytes(), contentType)
+	require.Equal(c.env.T, http.StatusCreated, r.Status, "body: %s", r.Body)
+	var v struct {
+		ID string `json:"id"`
+	}
+	r.JSON(c.env.T, &v)
+	return v.ID
+}
+
+// UploadBytes sends body to POST /v1/uploads as the raw body.
+func (c *Client) UploadBytes(body []byte, contentType string) *Response {
+	c.env.T.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.env.HTTP.URL+"/v1/uploads", bytes.NewReader(body))
 	require.NoError(c.env.T, err)
-	req.Header.Set("Content-Type", "video/mp4")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-CSRF-Token", c.CSRF)
 	if c.Bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Bearer)
@@ -506,13 +542,8 @@ func (c *Client) Upload(size int64, d time.Duration) string {
 	resp, err := c.http.Do(req)
 	require.NoError(c.env.T, err)
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	require.Equal(c.env.T, http.StatusCreated, resp.StatusCode, "body: %s", body)
-	var v struct {
-		ID string `json:"id"`
-	}
-	require.NoError(c.env.T, json.Unmarshal(body, &v))
-	return v.ID
+	raw, _ := io.ReadAll(resp.Body)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 }
 
 // Namespace is the Temporal namespace of the env.

@@ -169,13 +169,30 @@ func New(o Options) *Server {
 		s.prefix = strings.TrimRight(u.Path, "/")
 	}
 	for _, raw := range o.VerifiedURLPrefixes {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			panic(fmt.Sprintf("fake: verified URL prefix %q is not an absolute http(s) URL", raw))
-		}
-		s.verified = append(s.verified, u)
+		s.verified = append(s.verified, mustPrefix(raw))
 	}
 	return s
+}
+
+// mustPrefix parses a verified URL prefix; it panics on one that is not
+// an absolute http(s) URL.
+func mustPrefix(raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		panic(fmt.Sprintf("fake: verified URL prefix %q is not an absolute http(s) URL", raw))
+	}
+	return u
+}
+
+// VerifyURLPrefix adds a URL prefix verified for the app, as
+// Options.VerifiedURLPrefixes does, for a server whose address is known
+// only after the fake was made. It panics on a prefix that is not an
+// absolute http(s) URL.
+func (s *Server) VerifyURLPrefix(prefix string) {
+	u := mustPrefix(prefix)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.verified = append(s.verified, u)
 }
 
 // AuthURL is the consent page URL, for tiktok.Config.AuthURL.

@@ -1,6 +1,10 @@
 package posting
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
 	"time"
 )
 
@@ -10,13 +14,18 @@ func PublishWorkflowID(postID string) string { return "post-" + postID }
 // PublishInput starts a post's publication. It carries IDs only: captions
 // and tokens stay in the database.
 type PublishInput struct {
-	PostID      string
-	UserID      string
-	ChannelID   string
-	UploadID    string
-	Platform    string
-	ScheduledAt time.Time
-	Attempt     int
+	PostID    string
+	UserID    string
+	ChannelID string
+	UploadID  string
+	// PhotoUploadIDs are a TikTok photo post's images, in order (the first
+	// is UploadID); empty for a video. Runs started before photo posts
+	// existed never have any, so the photo path needs no version marker:
+	// no running workflow's command sequence changes.
+	PhotoUploadIDs []string `json:",omitempty"`
+	Platform       string
+	ScheduledAt    time.Time
+	Attempt        int
 }
 
 // PublishResult is how the publication ended.
@@ -95,6 +104,7 @@ const (
 	ApplyPostChangeActivity = "ApplyPostChange"
 	CheckBeforePublishAct   = "CheckBeforePublish"
 	InitTikTokPostActivity  = "InitTikTokPost"
+	InitTikTokPhotosAct     = "InitTikTokPhotoPost"
 	UploadTikTokActivity    = "UploadTikTokChunks"
 	FetchTikTokStatusAct    = "FetchTikTokStatus"
 	UploadYouTubeActivity   = "UploadYouTubeVideo"
@@ -175,6 +185,24 @@ const HandlersFinishedVersion = "await-handlers-finished"
 // FailedAfterRetries is the reason a post shows when publishing failed for
 // a reason that is not the platform's verdict.
 const FailedAfterRetries = "publishing failed after several attempts; support can see why"
+
+// MaxPhotos is the most images a TikTok photo post takes.
+const MaxPhotos = 35
+
+// PhotoLinkValidity is how long the signed link from which TikTok pulls a
+// photo works.
+const PhotoLinkValidity = 2 * time.Hour
+
+// PhotoLinkPath is where photos are served to TikTok, under the public
+// URL: the prefix to verify for the app at TikTok.
+const PhotoLinkPath = "/v1/media/photos/"
+
+// SignPhotoLink signs the link to an upload's image until expires.
+func SignPhotoLink(key []byte, uploadID string, expires time.Time) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("photo|" + uploadID + "|" + strconv.FormatInt(expires.Unix(), 10)))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // DeleteUploadInput is the input of the DeleteUpload activity.
 type DeleteUploadInput struct {

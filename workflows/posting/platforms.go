@@ -26,6 +26,9 @@ func platformActivityOptions(timeout time.Duration) workflow.ActivityOptions {
 }
 
 func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
+	if len(p.in.PhotoUploadIDs) > 0 {
+		return p.publishTikTokPhotos(ctx)
+	}
 	// Init is never retried blindly: its activity retries only failures
 	// known to have happened before TikTok accepted anything.
 	initCtx := workflow.WithActivityOptions(ctx, platformActivityOptions(time.Minute))
@@ -34,9 +37,7 @@ func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
 		return failed(err)
 	}
 	if v := workflow.GetVersion(ctx, SignalReconcileVersion, workflow.DefaultVersion, 1); v == 1 && init.OpenID != "" {
-		// Events that arrived before the publish ID was recorded are held by
-		// the account's reconciliation process: tell it. It may not exist yet.
-		_ = workflow.SignalExternalWorkflow(ctx, webhooks.ReconcileWorkflowID(init.OpenID), "", webhooks.SignalPostKnown, init.PublishID).Get(ctx, nil)
+		p.tellReconciliation(ctx, init)
 	}
 	uploadOpts := platformActivityOptions(30 * time.Minute)
 	uploadOpts.HeartbeatTimeout = time.Minute
@@ -47,6 +48,33 @@ func (p *publisher) publishTikTok(ctx workflow.Context) PublishResult {
 	p.status = loomcast.PostProcessing
 	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
 	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostProcessing, Detail: "uploaded; TikTok is processing the video"}); err != nil {
+		return failed(err)
+	}
+	return p.followTikTok(ctx)
+}
+
+// tellReconciliation hands the publish ID to the account's reconciliation
+// process, which holds the events that arrived before it was recorded. The
+// process may not exist yet.
+func (p *publisher) tellReconciliation(ctx workflow.Context, init TikTokInit) {
+	_ = workflow.SignalExternalWorkflow(ctx, webhooks.ReconcileWorkflowID(init.OpenID), "", webhooks.SignalPostKnown, init.PublishID).Get(ctx, nil)
+}
+
+// publishTikTokPhotos posts a photo post: one init, after which TikTok
+// pulls the images from signed links of ours, then the same following
+// as a video.
+func (p *publisher) publishTikTokPhotos(ctx workflow.Context) PublishResult {
+	initCtx := workflow.WithActivityOptions(ctx, platformActivityOptions(time.Minute))
+	var init TikTokInit
+	if err := workflow.ExecuteActivity(initCtx, InitTikTokPhotosAct, PostInput{PostID: p.in.PostID}).Get(ctx, &init); err != nil {
+		return failed(err)
+	}
+	if init.OpenID != "" {
+		p.tellReconciliation(ctx, init)
+	}
+	p.status = loomcast.PostProcessing
+	dbCtx := workflow.WithActivityOptions(ctx, dbActivityOptions)
+	if err := p.apply(dbCtx, ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostProcessing, Detail: "TikTok is fetching and processing the photos"}); err != nil {
 		return failed(err)
 	}
 	return p.followTikTok(ctx)

@@ -211,6 +211,14 @@ func (p *publisher) finish(ctx workflow.Context, res PublishResult) (PublishResu
 		if err := workflow.ExecuteActivity(dbCtx, DeleteUploadActivity, DeleteUploadInput{UploadID: p.in.UploadID, Reason: ReasonPublished}).Get(ctx, nil); err != nil {
 			return res, err
 		}
+		for _, id := range p.in.PhotoUploadIDs { // a photo post's other images (the first is UploadID)
+			if id == p.in.UploadID {
+				continue
+			}
+			if err := workflow.ExecuteActivity(dbCtx, DeleteUploadActivity, DeleteUploadInput{UploadID: id, Reason: ReasonPublished}).Get(ctx, nil); err != nil {
+				return res, err
+			}
+		}
 	}
 	postedAt := p.scheduledAt
 	if res.Status == loomcast.PostPublished {

@@ -78,7 +78,9 @@ type harness struct {
 	start   time.Time
 	inits   int
 	uploads int
-	clocks  []expiry.Clock
+	// photoInits counts photo-post inits.
+	photoInits int
+	clocks     []expiry.Clock
 	// noPublicID makes TikTok settle the post without a public post ID
 	// (a private post, or one whose ID comes later by webhook).
 	noPublicID bool
@@ -100,6 +102,10 @@ func newHarness(t *testing.T) *harness {
 		h.inits++
 		return posting.TikTokInit{PublishID: "p_1", UploadURL: "https://upload", ChunkSize: 10, ChunkCount: 2}, nil
 	}, posting.InitTikTokPostActivity)
+	reg(func(context.Context, posting.PostInput) (posting.TikTokInit, error) {
+		h.photoInits++
+		return posting.TikTokInit{PublishID: "p_photo_1"}, nil
+	}, posting.InitTikTokPhotosAct)
 	reg(func(context.Context, posting.TikTokUploadInput) error { h.uploads++; return nil }, posting.UploadTikTokActivity)
 	polls := 0
 	reg(func(context.Context, posting.PostInput) (posting.TikTokStatus, error) {
@@ -170,6 +176,25 @@ func TestPublishesTikTokAtTheScheduledTime(t *testing.T) {
 	require.Equal(t, []string{loomcast.PostPublishing, loomcast.PostProcessing, loomcast.PostPublished}, h.rec.statuses)
 	require.Equal(t, 1, h.inits, "exactly one init")
 	require.Equal(t, []string{"up1: post published"}, h.rec.deleted, "the upload is deleted once published")
+}
+
+// A photo post: one photo init (TikTok pulls the images: nothing is
+// uploaded), the same following, and every image deleted once published.
+func TestPublishesTikTokPhotos(t *testing.T) {
+	h := newHarness(t)
+	in := h.input(loomcast.TikTok, time.Minute)
+	in.PhotoUploadIDs = []string{"up1", "up2", "up3"}
+	h.env.ExecuteWorkflow(posting.PublishPost, in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var res posting.PublishResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, loomcast.PostPublished, res.Status)
+	require.Equal(t, 1, h.photoInits)
+	require.Zero(t, h.inits, "no video init")
+	require.Zero(t, h.uploads, "TikTok pulls photos: nothing is uploaded")
+	require.Equal(t, []string{loomcast.PostPublishing, loomcast.PostProcessing, loomcast.PostPublished}, h.rec.statuses)
+	require.Equal(t, []string{"up1: post published", "up2: post published", "up3: post published"}, h.rec.deleted)
 }
 
 func TestRescheduleEditAndCancel(t *testing.T) {
