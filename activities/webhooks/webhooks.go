@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/loomcast/loomcast"
 	"github.com/loomcast/loomcast/grants"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/tiktok"
+	postingwf "github.com/loomcast/loomcast/workflows/posting"
 	wf "github.com/loomcast/loomcast/workflows/webhooks"
 )
 
@@ -37,7 +39,14 @@ func (a *Activities) ApplyTikTokEvents(ctx context.Context, in wf.ApplyInput) (w
 	var res wf.ApplyResult
 	restricted := restrictions{}
 	for _, d := range in.Events {
-		outcome, detail, err := a.applyOne(ctx, in.OpenID, d, in.GiveUp, restricted)
+		outcome, detail, postID, err := a.applyOne(ctx, in.OpenID, d, in.GiveUp, restricted)
+		if postID != "" {
+			// The post's publication follows TikTok's verdict: tell it,
+			// rather than let it wait for its next poll.
+			if id := postingwf.PublishWorkflowID(postID); !slices.Contains(res.Notify, id) {
+				res.Notify = append(res.Notify, id)
+			}
+		}
 		if err != nil {
 			return res, fmt.Errorf("event %s: %w", d.EventID, err)
 		}
@@ -69,52 +78,74 @@ func (r restrictions) of(ctx context.Context, store *models.Store, userID string
 	return r[userID], nil
 }
 
-func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery, giveUp bool, restricted restrictions) (outcome, detail string, err error) {
+// applyOne applies one event; postID names the post whose publication
+// should look at TikTok again now (its outcome was reported).
+func (a *Activities) applyOne(ctx context.Context, openID string, d wf.Delivery, giveUp bool, restricted restrictions) (outcome, detail, postID string, err error) {
+	outcome, detail, p, err := a.applyEvent(ctx, openID, d, giveUp, restricted)
+	if err == nil && outcome == wf.OutcomeApplied && p != nil && p.event != "" {
+		switch p.event {
+		case "post.publish.complete", "post.publish.failed", "post.publish.publicly_available":
+			if p.status == loomcast.PostPublishing || p.status == loomcast.PostProcessing {
+				postID = p.id
+			}
+		}
+	}
+	return outcome, detail, postID, err
+}
+
+// appliedTo is the post an event was applied to, as it was before.
+type appliedTo struct {
+	id, status, event string
+}
+
+func (a *Activities) applyEvent(ctx context.Context, openID string, d wf.Delivery, giveUp bool, restricted restrictions) (outcome, detail string, post *appliedTo, err error) {
 	stored, err := a.Store.WebhookEventByID(ctx, d.EventID)
 	if errors.Is(err, models.ErrNotFound) {
-		return wf.OutcomeIgnored, "the stored event is gone", nil
+		return wf.OutcomeIgnored, "the stored event is gone", nil, nil
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	if stored.Account != openID {
-		return wf.OutcomeFailed, "event of another account", nil
+		return wf.OutcomeFailed, "event of another account", nil, nil
 	}
 	ev, err := tiktok.ParseWebhook([]byte(stored.Payload))
 	if err != nil {
-		return wf.OutcomeFailed, "unreadable event", nil
+		return wf.OutcomeFailed, "unreadable event", nil, nil
 	}
 	if ev.Event == "authorization.removed" {
-		return a.authorizationRemoved(ctx, openID)
+		outcome, detail, err := a.authorizationRemoved(ctx, openID)
+		return outcome, detail, nil, err
 	}
 	content, err := ev.PostContent()
 	if err != nil || content.PublishID == "" {
-		return wf.OutcomeFailed, "the event names no publish_id", nil
+		return wf.OutcomeFailed, "the event names no publish_id", nil, nil
 	}
 	p, err := a.Store.PostByPublishID(ctx, openID, content.PublishID)
 	if errors.Is(err, models.ErrNotFound) {
 		if giveUp {
-			return wf.OutcomeFailed, fmt.Sprintf("no post with publish_id %s appeared within %s", content.PublishID, wf.HoldFor), nil
+			return wf.OutcomeFailed, fmt.Sprintf("no post with publish_id %s appeared within %s", content.PublishID, wf.HoldFor), nil, nil
 		}
-		return wf.OutcomeHeld, "waiting for a post with publish_id " + content.PublishID, nil
+		return wf.OutcomeHeld, "waiting for a post with publish_id " + content.PublishID, nil, nil
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	// Only storage while the owner restricts processing (GDPR art. 18).
 	if r, err := restricted.of(ctx, a.Store, p.UserID); err != nil {
-		return "", "", err
+		return "", "", nil, err
 	} else if r {
-		return wf.OutcomeDeferred, "the account's processing is restricted: applied when the restriction is lifted", nil
+		return wf.OutcomeDeferred, "the account's processing is restricted: applied when the restriction is lifted", nil, nil
 	}
+	post = &appliedTo{id: p.ID, status: p.Status, event: ev.Event}
 	change, detail := postChange(ev.Event, content, p, a.now())
 	if change == nil {
-		return wf.OutcomeApplied, detail, nil
+		return wf.OutcomeApplied, detail, post, nil
 	}
 	if _, err := a.Store.ApplyPostChange(ctx, p.ID, *change); err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
-	return wf.OutcomeApplied, detail, nil
+	return wf.OutcomeApplied, detail, post, nil
 }
 
 // postChange is what an event does to a post; nil when nothing changes

@@ -21,6 +21,7 @@ import (
 	"github.com/loomcast/loomcast/retention"
 	"github.com/loomcast/loomcast/workflows/expiry"
 	"github.com/loomcast/loomcast/workflows/posting"
+	"github.com/loomcast/loomcast/workflows/webhooks"
 )
 
 // recorder stands in for the read model: it keeps what the workflow wrote.
@@ -80,7 +81,10 @@ type harness struct {
 	uploads int
 	// photoInits counts photo-post inits.
 	photoInits int
-	clocks     []expiry.Clock
+	// polls counts status fetches; status, when set, answers them.
+	polls  int
+	status func() posting.TikTokStatus
+	clocks []expiry.Clock
 	// noPublicID makes TikTok settle the post without a public post ID
 	// (a private post, or one whose ID comes later by webhook).
 	noPublicID bool
@@ -107,9 +111,12 @@ func newHarness(t *testing.T) *harness {
 		return posting.TikTokInit{PublishID: "p_photo_1"}, nil
 	}, posting.InitTikTokPhotosAct)
 	reg(func(context.Context, posting.TikTokUploadInput) error { h.uploads++; return nil }, posting.UploadTikTokActivity)
-	polls := 0
 	reg(func(context.Context, posting.PostInput) (posting.TikTokStatus, error) {
-		polls++
+		h.polls++
+		if h.status != nil {
+			return h.status(), nil
+		}
+		polls := h.polls
 		if polls < 2 {
 			return posting.TikTokStatus{Status: "PROCESSING_DOWNLOAD"}, nil
 		}
@@ -195,6 +202,35 @@ func TestPublishesTikTokPhotos(t *testing.T) {
 	require.Zero(t, h.uploads, "TikTok pulls photos: nothing is uploaded")
 	require.Equal(t, []string{loomcast.PostPublishing, loomcast.PostProcessing, loomcast.PostPublished}, h.rec.statuses)
 	require.Equal(t, []string{"up1: post published", "up2: post published", "up3: post published"}, h.rec.deleted)
+}
+
+// TikTok's webhook leads: once the account's reconciliation reports the
+// post settled, the post asks TikTok at once instead of at its next poll,
+// and polls in between back off to minutes.
+func TestFollowsTikTokByWebhook(t *testing.T) {
+	h := newHarness(t)
+	done := false
+	h.status = func() posting.TikTokStatus {
+		if done {
+			return posting.TikTokStatus{Status: "PUBLISH_COMPLETE", PublicPostIDs: []string{"7300000000000000009"}}
+		}
+		return posting.TikTokStatus{Status: "PROCESSING_DOWNLOAD"}
+	}
+	var reportedAt, publishedAt time.Time
+	h.env.RegisterDelayedCallback(func() {
+		done, reportedAt = true, h.env.Now()
+		h.env.SignalWorkflow(webhooks.SignalPlatformSettled, nil)
+	}, 30*time.Minute)
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Minute))
+	require.NoError(t, h.env.GetWorkflowError())
+	publishedAt = h.env.Now()
+	var res posting.PublishResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, loomcast.PostPublished, res.Status)
+	require.Equal(t, "7300000000000000009", res.PlatformPostID)
+	require.Less(t, publishedAt.Sub(reportedAt), time.Second, "asked at once")
+	// 29 minutes of polling backed off from 2 s to 5 min: 2+4+...+256 s, then every 5 min.
+	require.LessOrEqual(t, h.polls, 14, "polls back off to minutes")
 }
 
 func TestRescheduleEditAndCancel(t *testing.T) {

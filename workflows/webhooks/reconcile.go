@@ -81,7 +81,20 @@ type Outcome struct {
 // ApplyResult is the result of ApplyTikTokEvents.
 type ApplyResult struct {
 	Outcomes []Outcome
+	// Notify are the publication processes whose post TikTok has just
+	// settled (published, failed, or made public): they are signalled
+	// (SignalPlatformSettled) to look at the post now rather than at
+	// their next poll.
+	Notify []string `json:",omitempty"`
 }
+
+// SignalPlatformSettled tells a post's publication process that TikTok
+// reported an outcome for the post; it carries nothing.
+const SignalPlatformSettled = "platform-settled"
+
+// NotifyPostsVersion is the change ID under which the reconciliation
+// signals the publication processes of the posts TikTok settled.
+const NotifyPostsVersion = "notify-settled-posts"
 
 // ApplyEventsActivity is the activity's registered name.
 const ApplyEventsActivity = "ApplyTikTokEvents"
@@ -211,8 +224,25 @@ func (r *reconciler) apply(ctx workflow.Context, batch []Delivery) error {
 			return err
 		}
 		r.record(ctx, part, res)
+		r.notify(ctx, res.Notify)
 	}
 	return nil
+}
+
+// notify signals the publication processes of the posts TikTok settled.
+// A process that has ended (it saw the outcome by polling) cannot be
+// signalled, which is fine.
+func (r *reconciler) notify(ctx workflow.Context, ids []string) {
+	if len(ids) == 0 || workflow.GetVersion(ctx, NotifyPostsVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	futures := make([]workflow.Future, 0, len(ids))
+	for _, id := range ids {
+		futures = append(futures, workflow.SignalExternalWorkflow(ctx, id, "", SignalPlatformSettled, nil))
+	}
+	for _, f := range futures {
+		_ = f.Get(ctx, nil)
+	}
 }
 
 func (r *reconciler) record(ctx workflow.Context, part []Delivery, res ApplyResult) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
@@ -42,6 +43,9 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *platform) {
 			case p.known[d.PublishID]:
 				p.applied[d.EventID]++
 				res.Outcomes = append(res.Outcomes, webhooks.Outcome{EventID: d.EventID, Outcome: webhooks.OutcomeApplied})
+				if d.Type == "post.publish.complete" {
+					res.Notify = append(res.Notify, "post-of-"+d.PublishID)
+				}
 			default:
 				res.Outcomes = append(res.Outcomes, webhooks.Outcome{EventID: d.EventID, Outcome: webhooks.OutcomeHeld})
 			}
@@ -64,6 +68,18 @@ func TestRedeliveredEventsApplyOnce(t *testing.T) {
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
 	env.ExecuteWorkflow(webhooks.ReconcileTikTok, webhooks.ReconcileInput{OpenID: "o1"})
 	require.Equal(t, 2, p.applied["e1"], "once, plus once for the staff replay")
+}
+
+// An event that settles a post is passed on to the post's publication,
+// which then looks at TikTok at once instead of at its next poll.
+func TestSettledPostsAreTold(t *testing.T) {
+	env, _ := newEnv(t)
+	env.OnSignalExternalWorkflow(mock.Anything, "post-of-p_known", "", webhooks.SignalPlatformSettled, mock.Anything).Return(nil).Once()
+	signal(env, time.Second, webhooks.Delivery{EventID: "e1", Type: "post.publish.complete", PublishID: "p_known"})
+	signal(env, 2*time.Second, webhooks.Delivery{EventID: "e2", Type: "post.publish.inbox_delivered", PublishID: "p_known"})
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+	env.ExecuteWorkflow(webhooks.ReconcileTikTok, webhooks.ReconcileInput{OpenID: "o1"})
+	env.AssertExpectations(t)
 }
 
 func TestHeldEventsWaitForTheirPost(t *testing.T) {
