@@ -28,7 +28,7 @@ type refusal struct {
 // listed as internal, so that adding a type forces a decision here; a test
 // reads the contracts and fails on a type missing from this table.
 var refusals = map[string]refusal{
-	posting.ErrTypePublishingStarted: {CodeConflict, "Publishing has already started: the post can no longer be changed or cancelled."},
+	posting.ErrTypePublishingStarted: {CodeConflict, "The post is no longer scheduled (publishing has started, or it is being cancelled): it can no longer be changed or cancelled."},
 	posting.ErrTypeInvalid:           {CodeInvalid, ""},
 	posting.ErrTypePlatformRejected:  {CodeInternal, ""},
 	posting.ErrTypeChannelUnusable:   {CodeInternal, ""},

@@ -39,7 +39,18 @@ type publisher struct {
 	status      string
 	changed     bool
 	cancelled   bool
+	// cancelling is set once a cancellation is accepted: later changes
+	// are refused. changing counts accepted changes still being written,
+	// which a cancellation waits for, so that the post's history is the
+	// order in which they were accepted.
+	cancelling bool
+	changing   int
 }
+
+// LinearizableUpdatesVersion is the change ID under which a cancellation
+// refuses the changes that arrive after it and waits for those accepted
+// before it.
+const LinearizableUpdatesVersion = "linearizable-updates"
 
 func (p *publisher) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) {
@@ -49,6 +60,8 @@ func (p *publisher) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReschedule,
 		func(ctx workflow.Context, req RescheduleRequest) (State, error) {
+			p.changing++
+			defer func() { p.changing-- }()
 			fields := PostFields{ScheduledAt: ptr(req.ScheduledAt.UTC())}
 			if req.Timezone != "" {
 				fields.Timezone = ptr(req.Timezone)
@@ -73,6 +86,8 @@ func (p *publisher) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEdit,
 		func(ctx workflow.Context, req EditRequest) (State, error) {
+			p.changing++
+			defer func() { p.changing-- }()
 			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID, Detail: "edited", Fields: editFields(req)}); err != nil {
 				return State{}, err
 			}
@@ -95,8 +110,16 @@ func (p *publisher) setup(ctx workflow.Context) error {
 			if reason == "" {
 				reason = "cancelled"
 			}
+			if workflow.GetVersion(ctx, LinearizableUpdatesVersion, workflow.DefaultVersion, 1) == 1 {
+				p.cancelling = true
+				if err := workflow.Await(ctx, func() bool { return p.changing == 0 }); err != nil {
+					p.cancelling = false
+					return State{}, err
+				}
+			}
 			if err := p.apply(workflow.WithActivityOptions(ctx, dbActivityOptions), ApplyChangeInput{PostID: p.in.PostID, Status: loomcast.PostCancelled,
 				Detail: reason + " (by " + req.By + ")", Fields: PostFields{FailureReason: ptr(reason)}}); err != nil {
+				p.cancelling = false
 				return State{}, err
 			}
 			p.status, p.cancelled = loomcast.PostCancelled, true
@@ -108,6 +131,9 @@ func (p *publisher) setup(ctx workflow.Context) error {
 }
 
 func (p *publisher) mustBeScheduled() error {
+	if p.cancelling && !p.cancelled {
+		return temporal.NewApplicationError("the post is being cancelled: it can no longer be changed", ErrTypePublishingStarted)
+	}
 	if p.status != loomcast.PostScheduled || p.cancelled {
 		return temporal.NewApplicationError(fmt.Sprintf("the post is %s: it can no longer be changed", p.status), ErrTypePublishingStarted)
 	}

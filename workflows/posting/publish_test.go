@@ -233,6 +233,30 @@ func TestFollowsTikTokByWebhook(t *testing.T) {
 	require.LessOrEqual(t, h.polls, 14, "polls back off to minutes")
 }
 
+// Changes are linearizable against a cancellation: an edit accepted
+// before it is written before it, and one arriving after it, even while
+// it is still being written, is refused.
+func TestEditRacingCancel(t *testing.T) {
+	h := newHarness(t)
+	first, second := "before the cancel", "after the cancel"
+	var before, cancel, after *updateResult
+	h.env.RegisterDelayedCallback(func() {
+		before = h.update(posting.UpdateEdit, posting.EditRequest{Caption: &first})
+		cancel = h.update(posting.UpdateCancel, posting.CancelRequest{Reason: "no longer", By: "user"})
+		after = h.update(posting.UpdateEdit, posting.EditRequest{Caption: &second})
+	}, time.Minute)
+	h.env.ExecuteWorkflow(posting.PublishPost, h.input(loomcast.TikTok, time.Hour))
+	require.NoError(t, h.env.GetWorkflowError())
+	require.True(t, before.completed, "the edit accepted first is written: %v", before.err)
+	require.True(t, cancel.completed, "%v", cancel.err)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, after.err, &appErr, "the edit after the cancel is refused")
+	require.Equal(t, posting.ErrTypePublishingStarted, appErr.Type())
+	require.Equal(t, []string{"edited", "no longer (by user)"}, h.rec.details[:2], "in the order accepted")
+	require.Equal(t, first, h.rec.fields["caption"])
+	require.Equal(t, []string{loomcast.PostCancelled}, h.rec.statuses)
+}
+
 func TestRescheduleEditAndCancel(t *testing.T) {
 	t.Run("reschedule moves the publication", func(t *testing.T) {
 		h := newHarness(t)
