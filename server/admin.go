@@ -42,7 +42,12 @@ func (s *accountsAPI) adminListUsers(c *gin.Context) {
 		}
 		limit = n
 	}
-	users, err := s.store.Users(c.Request.Context(), models.UserFilter{Email: c.Query("email"), After: c.Query("cursor"), Limit: limit + 1})
+	after, err := idCursor(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	users, err := s.store.Users(c.Request.Context(), models.UserFilter{Email: c.Query("email"), After: after, Limit: limit + 1})
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,9 +44,9 @@ func (s *opsAPI) adminUserWorkflows(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	token, err := base64.RawURLEncoding.DecodeString(c.Query("cursor"))
+	token, err := s.openCursor("workflows:"+userID, c.Query("cursor"))
 	if err != nil {
-		s.fail(c, invalid(map[string]string{"cursor": "is not a cursor this API returned"}))
+		s.fail(c, err)
 		return
 	}
 	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -59,7 +58,7 @@ func (s *opsAPI) adminUserWorkflows(c *gin.Context) {
 		s.fail(c, fmt.Errorf("list workflows: %w", err))
 		return
 	}
-	out := workflowList{Workflows: []workflowView{}, NextCursor: base64.RawURLEncoding.EncodeToString(resp.GetNextPageToken())}
+	out := workflowList{Workflows: []workflowView{}, NextCursor: s.signCursor("workflows:"+userID, resp.GetNextPageToken())}
 	for _, e := range resp.GetExecutions() {
 		v := workflowView{
 			WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(), Type: e.GetType().GetName(),
@@ -76,6 +75,21 @@ func (s *opsAPI) adminUserWorkflows(c *gin.Context) {
 		out.Workflows = append(out.Workflows, v)
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// plausibleWorkflowID reports whether id could be one of Loomcast's
+// workflow IDs (printable ASCII, at most 255 bytes); anything else is
+// refused as not found before it reaches Temporal.
+func plausibleWorkflowID(id string) bool {
+	if id == "" || len(id) > 255 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // keyword decodes a JSON-encoded keyword search attribute value.
@@ -106,6 +120,10 @@ type historyView struct {
 func (s *opsAPI) adminWorkflowHistory(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("workflow_id")
+	if !plausibleWorkflowID(id) {
+		s.fail(c, errorf(CodeNotFound, "No workflow has this ID."))
+		return
+	}
 	iter := s.temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	out := historyView{WorkflowID: id, Events: []historyEvent{}}
 	scheduled := map[int64]string{}

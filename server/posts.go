@@ -441,8 +441,12 @@ type postList struct {
 // listPosts pages through the user's posts, newest first, from the read model.
 func (s *postsAPI) listPosts(c *gin.Context) {
 	user := currentPrincipal(c).User
-	f := models.PostFilter{Status: c.Query("status"), ChannelID: c.Query("channel_id"), Before: c.Query("cursor"), Limit: 50}
+	f := models.PostFilter{Status: c.Query("status"), ChannelID: c.Query("channel_id"), Limit: 50}
 	fields := map[string]string{}
+	var err error
+	if f.Before, err = idCursor(c); err != nil {
+		fields["cursor"] = "is not a cursor this API returned"
+	}
 	if f.Status != "" && !slices.Contains(loomcast.PostStatuses, f.Status) {
 		fields["status"] = "must be one of " + strings.Join(loomcast.PostStatuses, ", ")
 	}

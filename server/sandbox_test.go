@@ -48,6 +48,8 @@ func TestSandboxesTakeLargeBodies(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
 	require.Equal(t, "10485760 /upload/p1", string(body), "the whole chunk arrives, with the prefix stripped")
 	require.Equal(t, "true", resp.Header.Get("X-Loomcast-Sandbox"), "sandbox answers are labelled")
+	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'", "sandbox pages run no script")
+	require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
 }
 
 // TestSessionCookieCarriesConnectedPlatforms checks the cookie's claims

@@ -156,8 +156,11 @@ func (s *Server) routes(d Deps) (*gin.Engine, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	r.HandleMethodNotAllowed = true
+	// An ID such as %2F makes a path with a trailing or doubled slash:
+	// that is a 404, never a redirect to some other resource.
+	r.RedirectTrailingSlash, r.RedirectFixedPath = false, false
 	r.ContextWithFallback = true
-	r.Use(s.requestContext, s.recoverPanic, s.limitBody)
+	r.Use(s.requestContext, s.securityHeaders, s.recoverPanic, s.limitBody)
 	r.Use(canonicalHost(s.cfg.PublicURL))
 	if s.cfg.PlatformSandbox {
 		r.Use(func(c *gin.Context) { c.Header("X-Loomcast-Sandbox", "true") })
@@ -173,7 +176,7 @@ func (s *Server) routes(d Deps) (*gin.Engine, error) {
 	r.GET("/readyz", s.readyz(d.Temporal))
 	r.GET("/openapi.json", s.openAPI)
 
-	v1 := r.Group("/v1", s.authenticate, s.checkCSRF)
+	v1 := r.Group("/v1", noStore, s.authenticate, s.checkCSRF)
 	rs := routers{
 		root:   r,
 		public: v1,
@@ -186,7 +189,7 @@ func (s *Server) routes(d Deps) (*gin.Engine, error) {
 
 	for name, h := range d.Sandboxes {
 		prefix := "/sandbox/" + name
-		r.Any(prefix+"/*path", gin.WrapH(http.StripPrefix(prefix, h)))
+		r.Any(prefix+"/*path", sandboxCSP, gin.WrapH(http.StripPrefix(prefix, h)))
 	}
 	return r, nil
 }

@@ -149,8 +149,12 @@ var webhookStatuses = []string{models.WebhookReceived, models.WebhookDelivered, 
 // adminWebhooks lists stored events, newest first, for staff.
 func (s *webhooksAPI) adminWebhooks(c *gin.Context) {
 	ctx := c.Request.Context()
-	f := models.WebhookFilter{Source: c.Query("source"), Status: c.Query("status"), Before: c.Query("cursor"), Limit: 50}
+	f := models.WebhookFilter{Source: c.Query("source"), Status: c.Query("status"), Limit: 50}
 	fields := map[string]string{}
+	var err error
+	if f.Before, err = idCursor(c); err != nil {
+		fields["cursor"] = "is not a cursor this API returned"
+	}
 	if f.Source != "" && f.Source != models.SourceTikTok && f.Source != models.SourceStripe {
 		fields["source"] = "must be tiktok or stripe"
 	}

@@ -334,6 +334,13 @@ func (r *Response) Problem(t testing.TB) server.Problem {
 // (sent as JSON). The CSRF token and bearer token are added when set.
 func (c *Client) Do(method, path string, body any, header ...string) *Response {
 	c.env.T.Helper()
+	r, err := c.Try(method, path, body, header...)
+	require.NoError(c.env.T, err)
+	return r
+}
+
+// Try is Do without failing the test: safe from any goroutine.
+func (c *Client) Try(method, path string, body any, header ...string) (*Response, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -344,11 +351,15 @@ func (c *Client) Do(method, path string, body any, header ...string) *Response {
 		rd, ct = bytes.NewReader(b), "application/json"
 	default:
 		buf, err := json.Marshal(b)
-		require.NoError(c.env.T, err)
+		if err != nil {
+			return nil, err
+		}
 		rd, ct = bytes.NewReader(buf), "application/json"
 	}
 	req, err := http.NewRequest(method, c.env.HTTP.URL+path, rd)
-	require.NoError(c.env.T, err)
+	if err != nil {
+		return nil, err
+	}
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
@@ -361,7 +372,16 @@ func (c *Client) Do(method, path string, body any, header ...string) *Response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	return c.send(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }
 
 // send sends a request with the client's cookies and reads the answer.

@@ -1,0 +1,183 @@
+package server_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/loomcast/loomcast/models"
+	"github.com/loomcast/loomcast/server/servertest"
+)
+
+// Every answer says not to sniff and to send no Referer; every /v1 answer
+// (personal data, CSRF tokens, refusals) is kept out of caches; HSTS is
+// sent in production only.
+func TestSecurityHeaders(t *testing.T) {
+	for _, production := range []bool{false, true} {
+		env := servertest.New(t, models.SQLite, servertest.Options{Production: production})
+		c := env.Client()
+		signedIn := http.StatusOK
+		if production {
+			// The jar sends no Secure cookie over plain HTTP: these are
+			// refusals, which carry the headers too.
+			signedIn = http.StatusUnauthorized
+		} else {
+			c.Register("headers@example.com", goodPassword)
+		}
+		notFound := map[bool]int{false: http.StatusNotFound, true: http.StatusUnauthorized}[production]
+		for _, tc := range []struct {
+			path    string
+			status  int
+			noStore bool
+		}{
+			{"/v1/me", signedIn, true},
+			{"/v1/posts", signedIn, true},
+			{"/v1/channels", signedIn, true},
+			{"/v1/auth/csrf", http.StatusOK, true},
+			{"/v1/posts/00000000-0000-0000-0000-000000000000", notFound, true},
+			{"/v1/privacy/exports/nope?expires=1&sig=x", http.StatusForbidden, true},
+			{"/healthz", http.StatusOK, false},
+			{"/nowhere", http.StatusNotFound, false},
+		} {
+			r := c.Do(http.MethodGet, tc.path, nil)
+			require.Equal(t, tc.status, r.Status, "%s: %s", tc.path, r.Body)
+			require.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"), tc.path)
+			require.Equal(t, "no-referrer", r.Header.Get("Referrer-Policy"), tc.path)
+			if tc.noStore {
+				require.Equal(t, "no-store", r.Header.Get("Cache-Control"), tc.path)
+			}
+			if production {
+				require.Contains(t, r.Header.Get("Strict-Transport-Security"), "max-age=", tc.path)
+			} else {
+				require.Empty(t, r.Header.Get("Strict-Transport-Security"), tc.path)
+			}
+		}
+	}
+}
+
+// A client's malformed cursor or ID is its mistake: a 400 or a 404 at
+// once, never a 500, a hang or a redirect.
+func TestMalformedCursorsAndIDs(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	u := c.Register("cursors@example.com", goodPassword)
+	admin := staffClient(t, env, "ops@example.com", models.RoleAdmin)
+	for _, path := range []string{
+		"/v1/posts?cursor=garbage",
+		"/v1/posts?cursor=" + strings.Repeat("0", 36),
+	} {
+		r := c.Do(http.MethodGet, path, nil)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", path, r.Body)
+		require.Contains(t, string(r.Body), "cursor")
+	}
+	for _, path := range []string{
+		"/v1/admin/users?cursor=garbage",
+		"/v1/admin/webhooks?cursor=garbage",
+		"/v1/admin/users/" + u.ID + "/workflows?cursor=garbage",
+		"/v1/admin/users/" + u.ID + "/workflows?cursor=Z2FyYmFnZQ.Z2FyYmFnZQ", // well-formed, not signed by us
+	} {
+		start := time.Now()
+		r := admin.Do(http.MethodGet, path, nil)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", path, r.Body)
+		require.Less(t, time.Since(start), 5*time.Second, "%s answers at once", path)
+	}
+	for _, path := range []string{
+		"/v1/admin/workflows/%00/history",
+		"/v1/admin/workflows/caf%C3%A9/history",
+		"/v1/admin/workflows/" + strings.Repeat("x", 300) + "/history",
+	} {
+		r := admin.Do(http.MethodGet, path, nil)
+		require.Equal(t, http.StatusNotFound, r.Status, "%s: %s", path, r.Body)
+	}
+	for _, path := range []string{"/v1/posts/%2F", "/v1/posts/", "/v1/channels/%2F/creator-info"} {
+		r := c.Do(http.MethodGet, path, nil)
+		require.Equal(t, http.StatusNotFound, r.Status, "%s: %s", path, r.Body)
+		require.Empty(t, r.Header.Get("Location"), "%s is not redirected", path)
+	}
+}
+
+// Edits racing a cancellation: edits answered 200 are in the post's
+// history before the cancellation, none is recorded after it, and the
+// others are refused with a 409 and leave no trace.
+func TestEditsRacingCancel(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	c.Register("racer@example.com", goodPassword)
+	channel := c.ConnectChannel("youtube")
+	upload := c.Upload(1<<20, 5*time.Second)
+	later := env.Clock.Now().Add(3 * time.Hour).Format(time.RFC3339)
+	r := createPost(t, c, map[string]any{"channel_id": channel, "upload_id": upload, "caption": "v0", "privacy": "private", "scheduled_at": later})
+	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+	var p postJSON
+	r.JSON(t, &p)
+
+	const edits = 6
+	statuses := make([]int, edits)
+	var cancelStatus int
+	var wg sync.WaitGroup
+	for i := range edits {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r, err := c.Try(http.MethodPatch, "/v1/posts/"+p.ID, map[string]any{"caption": "edit " + strconv.Itoa(i)}); err == nil {
+				statuses[i] = r.Status
+			}
+		}()
+		if i == edits/2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r, err := c.Try(http.MethodDelete, "/v1/posts/"+p.ID, nil); err == nil {
+					cancelStatus = r.Status
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	require.Equal(t, http.StatusOK, cancelStatus)
+	ok := 0
+	for _, s := range statuses {
+		require.Contains(t, []int{http.StatusOK, http.StatusConflict}, s)
+		if s == http.StatusOK {
+			ok++
+		}
+	}
+	done := waitForPost(t, c, p.ID, "cancelled")
+	var edited, afterCancel int
+	cancelled := false
+	for _, e := range done.History {
+		switch {
+		case e.Status == "cancelled":
+			cancelled = true
+		case e.Detail == "edited" && cancelled:
+			afterCancel++
+		case e.Detail == "edited":
+			edited++
+		}
+	}
+	require.Zero(t, afterCancel, "no edit recorded after the cancellation")
+	// Consecutive "edited" entries collapse into one; the caption left is
+	// that of an edit answered 200, never of one refused.
+	final := "v0"
+	if ok > 0 {
+		require.NotZero(t, edited)
+		final = done.Caption
+	}
+	for i, s := range statuses {
+		if s == http.StatusConflict {
+			require.NotEqual(t, "edit "+strconv.Itoa(i), done.Caption, "a refused edit is not in the post")
+		}
+	}
+	require.Equal(t, final, done.Caption)
+	if ok > 0 {
+		require.Contains(t, done.Caption, "edit ")
+		i, err := strconv.Atoi(strings.TrimPrefix(done.Caption, "edit "))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, statuses[i], "the caption left is an accepted edit's")
+	}
+}
