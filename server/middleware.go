@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -297,13 +298,22 @@ func (s *base) requireRole(roles ...string) gin.HandlerFunc {
 }
 
 // bindJSON decodes a JSON body strictly: the content type must be JSON,
-// unknown fields and trailing data are refused, and size is capped.
+// unknown fields and trailing data are refused, size is capped, and text
+// that decoding would silently alter (invalid UTF-8, lone surrogates) or
+// a NUL is refused with the field it is in.
 func (s *base) bindJSON(c *gin.Context, dst any) error {
 	ct := c.GetHeader("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return errorf(CodeUnsupportedType, "Send the body as JSON with Content-Type: application/json.")
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	raw, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if field, problem := badText(raw); problem != "" {
+		return &Error{Code: CodeInvalid, Message: "Some text is not valid; see errors.", Fields: map[string]string{field: problem}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)

@@ -181,3 +181,24 @@ func TestEditsRacingCancel(t *testing.T) {
 		require.Equal(t, http.StatusOK, statuses[i], "the caption left is an accepted edit's")
 	}
 }
+
+// Text that JSON decoding would silently turn into U+FFFD, and NULs, are
+// refused with a 400 naming the field, whatever the endpoint.
+func TestInvalidTextIsRefused(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	c.Register("text@example.com", goodPassword)
+	for _, tc := range []struct {
+		method, path, body, field string
+	}{
+		{http.MethodPost, "/v1/posts", `{"channel_id":"x","upload_id":"y","caption":"hi \ud83d","privacy":"SELF_ONLY","scheduled_at":"now"}`, "caption"},
+		{http.MethodPost, "/v1/posts", "{\"channel_id\":\"x\",\"upload_id\":\"y\",\"caption\":\"bad \xc3\x28\",\"privacy\":\"SELF_ONLY\",\"scheduled_at\":\"now\"}", "caption"},
+		{http.MethodPatch, "/v1/me", `{"display_name":"Ada\u0000"}`, "display_name"},
+		{http.MethodPost, "/v1/tokens", `{"name":"ci\u0000"}`, "name"},
+	} {
+		r := c.Do(tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", tc.method, tc.path, r.Body)
+		p := r.Problem(t)
+		require.Contains(t, p.Errors, tc.field, "%s %s names the field: %s", tc.method, tc.path, r.Body)
+	}
+}
