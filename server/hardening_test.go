@@ -1,6 +1,10 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loomcast/loomcast/media"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/server/servertest"
 )
@@ -201,4 +206,53 @@ func TestInvalidTextIsRefused(t *testing.T) {
 		p := r.Problem(t)
 		require.Contains(t, p.Errors, tc.field, "%s %s names the field: %s", tc.method, tc.path, r.Body)
 	}
+}
+
+// Broken videos are refused at upload with the reason, and nothing of them
+// is kept; an old upload whose duration was never read cannot go to a
+// creator with a maximum duration.
+func TestBrokenVideosAreRefused(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	c := env.Client()
+	u := c.Register("broken@example.com", goodPassword)
+	var buf bytes.Buffer
+	require.NoError(t, media.SyntheticMP4(&buf, 64<<10, 10*time.Second))
+	good := buf.Bytes()
+	box := func(typ string, payload []byte) []byte {
+		out := binary.BigEndian.AppendUint32(nil, uint32(8+len(payload)))
+		return append(append(out, typ...), payload...)
+	}
+	mvhd := make([]byte, 4+28+80)
+	mvhd[0] = 1
+	binary.BigEndian.PutUint32(mvhd[20:], 1000)
+	binary.BigEndian.PutUint64(mvhd[24:], math.MaxUint64)
+	lying := append([]byte{}, good...)
+	binary.BigEndian.PutUint32(lying[20:], 1<<30)
+	for _, tc := range []struct {
+		name, reason string
+		file         []byte
+	}{
+		{"only ftyp", "no moov box", good[:20]},
+		{"moov cut short", "claims", good[:150]},
+		{"no mvhd", "no mvhd box", append(append([]byte{}, good[:20]...), box("moov", box("trak", nil))...)},
+		{"lying box size", "claims 1073741824 bytes", lying},
+		{"duration 2^64-1", "unknown or empty", append(append([]byte{}, good[:20]...), box("moov", box("mvhd", mvhd))...)},
+		{"not a WebM", "not webm", []byte("\x1a\x45\xdf\xa3\x84\x42\x82\x81x webm padding")},
+	} {
+		r := c.UploadBytes(tc.file, "video/mp4")
+		require.Equal(t, http.StatusUnsupportedMediaType, r.Status, "%s: %s", tc.name, r.Body)
+		require.Contains(t, r.Problem(t).Detail, tc.reason, tc.name)
+	}
+	keys, err := env.Blob.List(context.Background(), "uploads/")
+	require.NoError(t, err)
+	require.Empty(t, keys, "nothing of a refused upload is kept")
+
+	// An upload from before durations were read.
+	channel := c.ConnectChannel("tiktok")
+	old := &models.Upload{ID: models.NewID(), UserID: u.ID, BlobKey: "uploads/old", Size: 1000, ContentType: media.MP4,
+		CreatedAt: env.Clock.Now(), ExpiresAt: env.Clock.Now().Add(24 * time.Hour)}
+	require.NoError(t, env.Store.CreateUpload(context.Background(), old))
+	r := createPost(t, c, map[string]any{"channel_id": channel, "upload_id": old.ID, "privacy": "SELF_ONLY", "scheduled_at": "now"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "body: %s", r.Body)
+	require.Contains(t, r.Problem(t).Errors["upload_id"], "duration could not be read")
 }

@@ -294,7 +294,8 @@ func (s *postsAPI) createPost(c *gin.Context) {
 		s.fail(c, invalid(msgs))
 		return
 	}
-	opts := posting.Options{Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch, DurationMS: up.DurationMS}
+	opts := posting.Options{Privacy: req.Privacy, AllowComment: req.AllowComment, AllowDuet: req.AllowDuet, AllowStitch: req.AllowStitch,
+		DurationMS: up.DurationMS, DurationUnknown: !photos && up.DurationMS == nil}
 	if err := s.checkOptions(ctx, ch, opts); err != nil {
 		s.fail(c, err)
 		return

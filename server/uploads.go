@@ -102,11 +102,15 @@ func (s *postsAPI) createUpload(c *gin.Context) {
 			return
 		}
 		width, height = &w, &h
-	} else if contentType != media.WebM {
-		if d, err := s.readDuration(ctx, key); err == nil {
-			ms := d.Milliseconds()
-			durationMS = &ms
+	} else {
+		d, err := s.checkVideo(ctx, key, contentType, size)
+		if err != nil {
+			_ = s.blob.Delete(context.WithoutCancel(ctx), key)
+			s.fail(c, err)
+			return
 		}
+		ms := d.Milliseconds()
+		durationMS = &ms
 	}
 	now := s.now()
 	up := &models.Upload{ID: id, UserID: user.ID, BlobKey: key, Size: size, ContentType: contentType, DurationMS: durationMS,
@@ -190,7 +194,10 @@ func (s *postsAPI) imageSize(ctx context.Context, key, contentType string, size 
 	return w, h, err
 }
 
-func (s *postsAPI) readDuration(ctx context.Context, key string) (time.Duration, error) {
+// checkVideo checks a stored video to its last box (media.CheckVideo)
+// and returns its duration; a file that does not hold together is a 415
+// saying why.
+func (s *postsAPI) checkVideo(ctx context.Context, key, contentType string, size int64) (time.Duration, error) {
 	f, err := s.blob.Open(ctx, key)
 	if err != nil {
 		return 0, err
@@ -198,7 +205,12 @@ func (s *postsAPI) readDuration(ctx context.Context, key string) (time.Duration,
 	defer f.Close()
 	rs, ok := f.(io.ReadSeeker)
 	if !ok {
-		return 0, media.ErrNoDuration
+		return 0, errors.New("blob store returned a reader that cannot seek")
 	}
-	return media.Duration(rs)
+	d, err := media.CheckVideo(rs, contentType, size)
+	if errors.Is(err, media.ErrBadContainer) {
+		return 0, errorf(CodeUnsupportedType, "The file opens like a %s video but is not a well-formed one (%s).",
+			strings.TrimPrefix(contentType, "video/"), strings.TrimPrefix(err.Error(), media.ErrBadContainer.Error()+": "))
+	}
+	return d, err
 }

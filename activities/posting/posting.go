@@ -142,7 +142,8 @@ func (a *Activities) CheckBeforePublish(ctx context.Context, in wf.PostInput) er
 		if err != nil {
 			return a.platformError(err)
 		}
-		opts := wf.Options{Privacy: p.Privacy, AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch, DurationMS: up.DurationMS}
+		opts := wf.Options{Privacy: p.Privacy, AllowComment: p.AllowComment, AllowDuet: p.AllowDuet, AllowStitch: p.AllowStitch,
+			DurationMS: up.DurationMS, DurationUnknown: len(p.Photos()) == 0 && up.DurationMS == nil}
 		if msg := capabilities(info).Check(opts); len(msg) > 0 {
 			return rejected("TikTok no longer allows these options: %s", strings.Join(msgValues(msg), "; "))
 		}

@@ -17,6 +17,10 @@ type Options struct {
 	AllowStitch  bool
 	// DurationMS is the video's duration when it could be read.
 	DurationMS *int64
+	// DurationUnknown says the video's duration could not be read (an
+	// upload from before durations were checked): it cannot go to a
+	// creator with a maximum duration.
+	DurationUnknown bool
 }
 
 // Capabilities are what a TikTok creator may currently post, from the live
@@ -45,6 +49,9 @@ func (c Capabilities) Check(o Options) map[string]string {
 	}
 	if o.AllowStitch && c.StitchDisabled {
 		out["allow_stitch"] = "stitches are turned off for this creator"
+	}
+	if o.DurationUnknown && c.MaxDurationSec > 0 {
+		out["upload_id"] = fmt.Sprintf("the video's duration could not be read, and this creator can post at most %d s; upload it again", c.MaxDurationSec)
 	}
 	if o.DurationMS != nil && c.MaxDurationSec > 0 && *o.DurationMS > int64(c.MaxDurationSec)*1000 {
 		out["upload_id"] = fmt.Sprintf("the video lasts %.0f s; this creator can post at most %d s", float64(*o.DurationMS)/1000, c.MaxDurationSec)
