@@ -169,8 +169,8 @@ func (s *opsAPI) adminPlaceHold(c *gin.Context) {
 	problems := map[string]string{}
 	if req.Reason == "" {
 		problems["reason"] = "is required: say why the data must be kept (the case, the authority)"
-	} else if len(req.Reason) > 1000 {
-		problems["reason"] = "must be at most 1000 characters"
+	} else if msg := tooLong(req.Reason, maxStaffText); msg != "" {
+		problems["reason"] = msg
 	}
 	byUser, byRecord := req.UserID != "", req.Category != "" || req.ObjectID != ""
 	switch {

@@ -256,3 +256,26 @@ func TestBrokenVideosAreRefused(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, r.Status, "body: %s", r.Body)
 	require.Contains(t, r.Problem(t).Errors["upload_id"], "duration could not be read")
 }
+
+// What staff write to a requester is bounded (it is mailed, and carried
+// by a workflow Update): 2,000 characters, refused above with the field.
+func TestStaffTextIsBounded(t *testing.T) {
+	env := servertest.New(t, models.SQLite, servertest.Options{})
+	staff := staffClient(t, env, "dpo@example.com", models.RolePrivacy)
+	long := strings.Repeat("é", 2001)
+	id := "01a2352a-0000-7000-8000-000000000000"
+	for _, tc := range []struct {
+		path  string
+		body  map[string]any
+		field string
+	}{
+		{"/v1/admin/privacy/requests/" + id + "/clarify", map[string]any{"question": long}, "question"},
+		{"/v1/admin/privacy/requests/" + id + "/extend", map[string]any{"reason": long}, "reason"},
+		{"/v1/admin/privacy/requests/" + id + "/review", map[string]any{"approve": false, "reason": long}, "reason"},
+		{"/v1/admin/holds", map[string]any{"user_id": id, "reason": long}, "reason"},
+	} {
+		r := staff.Do(http.MethodPost, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.path, r.Body)
+		require.Contains(t, r.Problem(t).Errors[tc.field], "at most 2000 characters", tc.path)
+	}
+}

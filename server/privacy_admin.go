@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -101,6 +103,10 @@ func (s *privacyAPI) adminReviewPrivacyRequest(c *gin.Context) {
 		s.fail(c, invalid(map[string]string{"reason": "is required to refuse: the reasons are sent to the requester"}))
 		return
 	}
+	if msg := tooLong(body.Reason, maxStaffText); msg != "" {
+		s.fail(c, invalid(map[string]string{"reason": msg}))
+		return
+	}
 	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
@@ -121,6 +127,20 @@ func (s *privacyAPI) adminClarifyPrivacyRequest(c *gin.Context) {
 		func(text, by string) any { return wfprivacy.ClarifyRequest{Question: text, By: by} })
 }
 
+// maxStaffText bounds what staff write to a requester (reasons,
+// questions): mailed as is, and carried by a workflow Update, which must
+// stay far inside Temporal's payload limits.
+const maxStaffText = 2000
+
+// tooLong says what is wrong with text longer than limit characters, or
+// "".
+func tooLong(text string, limit int) string {
+	if n := utf8.RuneCountInString(text); n > limit {
+		return fmt.Sprintf("must be at most %d characters, not %d", limit, n)
+	}
+	return ""
+}
+
 // staffTextUpdate reads a body of one required text field and sends the
 // request's process the Update that arg builds from it and the staff
 // member.
@@ -133,6 +153,10 @@ func (s *privacyAPI) staffTextUpdate(c *gin.Context, field, required, update str
 	text := strings.TrimSpace(body[field])
 	if text == "" || len(body) > 1 {
 		s.fail(c, invalid(map[string]string{field: required}))
+		return
+	}
+	if msg := tooLong(text, maxStaffText); msg != "" {
+		s.fail(c, invalid(map[string]string{field: msg}))
 		return
 	}
 	if _, err := s.store.PrivacyRequestByID(c.Request.Context(), c.Param("id")); err != nil {
