@@ -48,90 +48,19 @@ func Sniff(head []byte) string {
 var ErrNoDuration = errors.New("duration not found in the container")
 
 // Duration reads the duration of an MP4 or QuickTime file from its movie
-// header (moov/mvhd), wherever the moov box sits in the file.
+// header (moov/mvhd), wherever the moov box sits in the file, checking the
+// file as CheckVideo does; a file it cannot read is ErrNoDuration (and
+// ErrBadContainer).
 func Duration(r io.ReadSeeker) (time.Duration, error) {
-	moov, size, err := findBox(r, 0, -1, "moov")
+	size, err := r.Seek(0, io.SeekEnd)
 	if err != nil {
 		return 0, err
 	}
-	if _, _, err := findBox(r, moov, size, "mvhd"); err != nil {
-		return 0, err
+	d, err := checkMovie(r, size)
+	if errors.Is(err, ErrBadContainer) {
+		return 0, fmt.Errorf("%w: %w", ErrNoDuration, err)
 	}
-	var version [4]byte
-	if _, err := io.ReadFull(r, version[:]); err != nil {
-		return 0, fmt.Errorf("read mvhd: %w", err)
-	}
-	var timescale uint32
-	var duration uint64
-	if version[0] == 1 {
-		var v1 struct {
-			Created, Modified uint64
-			Timescale         uint32
-			Duration          uint64
-		}
-		if err := binary.Read(r, binary.BigEndian, &v1); err != nil {
-			return 0, fmt.Errorf("read mvhd: %w", err)
-		}
-		timescale, duration = v1.Timescale, v1.Duration
-	} else {
-		var v0 struct {
-			Created, Modified, Timescale, Duration uint32
-		}
-		if err := binary.Read(r, binary.BigEndian, &v0); err != nil {
-			return 0, fmt.Errorf("read mvhd: %w", err)
-		}
-		timescale, duration = v0.Timescale, uint64(v0.Duration)
-	}
-	if timescale == 0 {
-		return 0, ErrNoDuration
-	}
-	return time.Duration(float64(duration) / float64(timescale) * float64(time.Second)), nil
-}
-
-// findBox walks the boxes in [start, start+length) (length -1: to EOF) and
-// leaves r at the payload of the first box of the given type, returning the
-// payload's offset and size.
-func findBox(r io.ReadSeeker, start, length int64, typ string) (int64, int64, error) {
-	pos := start
-	for length < 0 || pos < start+length {
-		if _, err := r.Seek(pos, io.SeekStart); err != nil {
-			return 0, 0, err
-		}
-		var hdr [8]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return 0, 0, ErrNoDuration
-			}
-			return 0, 0, err
-		}
-		size := int64(binary.BigEndian.Uint32(hdr[:4]))
-		header := int64(8)
-		switch size {
-		case 1:
-			var large uint64
-			if err := binary.Read(r, binary.BigEndian, &large); err != nil {
-				return 0, 0, ErrNoDuration
-			}
-			size, header = int64(large), 16
-		case 0:
-			end, err := r.Seek(0, io.SeekEnd)
-			if err != nil {
-				return 0, 0, err
-			}
-			size = end - pos
-			if _, err := r.Seek(pos+header, io.SeekStart); err != nil {
-				return 0, 0, err
-			}
-		}
-		if size < header {
-			return 0, 0, ErrNoDuration
-		}
-		if string(hdr[4:8]) == typ {
-			return pos + header, size - header, nil
-		}
-		pos += size
-	}
-	return 0, 0, ErrNoDuration
+	return d, err
 }
 
 // SyntheticMP4 writes a minimal, well-formed MP4 container of exactly size
