@@ -82,8 +82,6 @@ func (req *announcementRequest) validate() map[string]string {
 		problems["text"] = "is required: the plain-text body of the mail"
 	case utf8.RuneCountInString(req.Text) > maxAnnouncementText:
 		problems["text"] = "must be at most 20000 characters"
-	case strings.ContainsRune(req.Text, 0):
-		problems["text"] = "must not contain NUL characters"
 	}
 	return problems
 }
