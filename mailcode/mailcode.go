@@ -43,12 +43,18 @@ type Issued struct {
 // such as a request ID), valid from now for Lifetime. key is the server's
 // secret that keys the stored hash.
 func Issue(key []byte, purpose, subject string, now time.Time) (Issued, error) {
+	return IssueFor(key, purpose, subject, now, Lifetime)
+}
+
+// IssueFor is Issue for a code valid for lifetime instead of Lifetime,
+// such as a sign-up's, which waits a day for its person to read the mail.
+func IssueFor(key []byte, purpose, subject string, now time.Time, lifetime time.Duration) (Issued, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return Issued{}, fmt.Errorf("new code: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	return Issued{Code: code, Hash: Hash(key, purpose, subject, code), ExpiresAt: now.Add(Lifetime)}, nil
+	return Issued{Code: code, Hash: Hash(key, purpose, subject, code), ExpiresAt: now.Add(lifetime)}, nil
 }
 
 // Hash is the stored form of a code: an HMAC under key of the purpose, the
@@ -70,8 +76,11 @@ type Stored struct {
 
 // TooSoon reports whether a new code, at now, would follow the last one by
 // less than ResendAfter.
-func (s Stored) TooSoon(now time.Time) bool {
-	return s.ExpiresAt != nil && now.Before(s.ExpiresAt.Add(-Lifetime+ResendAfter))
+func (s Stored) TooSoon(now time.Time) bool { return s.TooSoonFor(now, Lifetime) }
+
+// TooSoonFor is TooSoon for a code issued for lifetime (IssueFor).
+func (s Stored) TooSoonFor(now time.Time, lifetime time.Duration) bool {
+	return s.ExpiresAt != nil && now.Before(s.ExpiresAt.Add(-lifetime+ResendAfter))
 }
 
 // ErrVoid says that the code can no longer be used: none was sent, it was

@@ -94,3 +94,18 @@ func TestHashKeepsTheFormOfPublicRequestCodes(t *testing.T) {
 	// "privacy-code|r1|123456" under "k", computed elsewhere).
 	require.Equal(t, "de79b66d5a531e8034917a314acb14b8", Hash([]byte("k"), "privacy-code", "r1", "123456")[:32])
 }
+
+func TestIssueForALongerLifetime(t *testing.T) {
+	key := []byte("test-key-0123456789abcdef0123456789")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	issued, err := IssueFor(key, "signup", "r1", now, 24*time.Hour)
+	require.NoError(t, err)
+	require.True(t, issued.ExpiresAt.Equal(now.Add(24*time.Hour)))
+	s := Stored{Hash: issued.Hash, ExpiresAt: &issued.ExpiresAt}
+	require.True(t, s.TooSoonFor(now.Add(59*time.Second), 24*time.Hour))
+	require.False(t, s.TooSoonFor(now.Add(ResendAfter), 24*time.Hour))
+	count := func(context.Context) (int, error) { return 1, nil }
+	require.NoError(t, Check(context.Background(), key, "signup", "r1", issued.Code, s, now.Add(23*time.Hour), count),
+		"a day's code works for the day")
+	require.ErrorIs(t, Check(context.Background(), key, "signup", "r1", issued.Code, s, now.Add(24*time.Hour), count), ErrVoid)
+}
