@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -22,8 +23,10 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/loomcast/loomcast/devserver"
+	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/server"
+	"github.com/loomcast/loomcast/signup"
 	"github.com/loomcast/loomcast/worker"
 	"github.com/loomcast/loomcast/workflows"
 )
@@ -31,6 +34,8 @@ import (
 // stack is the embedded system under benchmark.
 var stack struct {
 	baseURL string
+	// outbox is the directory of the mail the API sends.
+	outbox string
 }
 
 func TestMain(m *testing.M) {
@@ -87,12 +92,17 @@ func startStack() (func(), error) {
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
+	stack.outbox = filepath.Join(dir, "outbox")
+	outbox, err := mail.NewOutbox(stack.outbox)
+	if err != nil {
+		return nil, err
+	}
 	api, err := server.New(server.Config{
 		PublicURL: "http://127.0.0.1", AppURL: "http://127.0.0.1/",
 		SessionKey:         bytes.Repeat([]byte("b"), 32),
 		LoginAttemptsPerIP: 1 << 30, // every benchmark request comes from one address
 		SignUpsPerIP:       1 << 30,
-	}, server.Deps{Store: store, Temporal: tc, Logger: quiet})
+	}, server.Deps{Store: store, Temporal: tc, Logger: quiet, Mail: outbox})
 	if err != nil {
 		return nil, err
 	}
@@ -171,17 +181,49 @@ func (br *browser) mustJSON(b *testing.B, method, path string, body any, want in
 	}
 }
 
-// register creates an account and returns a signed-in browser.
+// register creates an account, confirming its address with the code in
+// the outbox, and returns a signed-in browser.
 func register(b *testing.B, email string) *browser {
 	br := newBrowser(b)
-	var v struct {
-		CSRFToken string `json:"csrf_token"`
+	var pending struct {
+		RegistrationID string `json:"registration_id"`
 	}
 	br.mustJSON(b, http.MethodPost, "/v1/auth/register", map[string]any{
 		"email": email, "password": "bench password 123", "display_name": "Bench", "timezone": "UTC", "country": "FR", "age": 30,
-	}, http.StatusCreated, &v)
+	}, http.StatusAccepted, &pending)
+	code, err := signUpCode(stack.outbox, email)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var v struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	br.mustJSON(b, http.MethodPost, "/v1/auth/register/"+pending.RegistrationID+"/verify", map[string]string{"code": code}, http.StatusCreated, &v)
 	br.csrf = v.CSRFToken
 	return br
+}
+
+var codeRE = regexp.MustCompile(`code is ([0-9]{6})`)
+
+// signUpCode reads the latest sign-up code mailed to an address from the
+// outbox in dir.
+func signUpCode(dir, to string) (string, error) {
+	o, err := mail.NewOutbox(dir)
+	if err != nil {
+		return "", err
+	}
+	msgs, err := o.List(context.Background(), 0)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range msgs { // newest first
+		if m.Kind == signup.MailCode && m.To == to {
+			if sub := codeRE.FindStringSubmatch(m.Text); sub != nil {
+				return sub[1], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no sign-up code mailed to %s in %s", to, dir)
 }
 
 // measure runs op b.N times from `workers` goroutines and reports the

@@ -28,7 +28,9 @@ import (
 // devStack is `loomcast dev` running as a subprocess on free ports.
 type devStack struct {
 	base, temporal string
-	cmd            *exec.Cmd
+	// outbox is the directory of the mail it keeps.
+	outbox string
+	cmd    *exec.Cmd
 }
 
 func startDev(b *testing.B) *devStack {
@@ -48,7 +50,7 @@ func startDev(b *testing.B) *devStack {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &devStack{base: "http://" + api, temporal: temporal}
+	s := &devStack{base: "http://" + api, temporal: temporal, outbox: filepath.Join(dir, "data", "outbox")}
 	s.cmd = exec.Command(bin, "dev")
 	s.cmd.Env = append(os.Environ(), "LOOMCAST_DATA_DIR="+filepath.Join(dir, "data"), "LOOMCAST_HTTP_ADDR="+api,
 		"TEMPORAL_ADDRESS="+temporal, "LOOMCAST_TEMPORAL_UI_ADDR=", "LOOMCAST_LOG_LEVEL=warn")
@@ -125,7 +127,8 @@ func (c *creator) call(method, path string, body any, contentType string, out an
 	return resp.StatusCode, nil
 }
 
-func newCreator(b *testing.B, base string) *creator {
+func newCreator(b *testing.B, s *devStack) *creator {
+	base := s.base
 	jar, _ := cookiejar.New(nil)
 	c := &creator{http: &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}, base: base}
 	var tok struct {
@@ -135,8 +138,18 @@ func newCreator(b *testing.B, base string) *creator {
 		b.Fatal(err)
 	}
 	c.csrf = tok.CSRFToken
+	var pending struct {
+		RegistrationID string `json:"registration_id"`
+	}
 	if _, err := c.call(http.MethodPost, "/v1/auth/register", map[string]any{"email": "bench@example.com",
-		"password": "bench password 123", "display_name": "Bench", "timezone": "UTC", "country": "FR", "age": 30}, "", &tok); err != nil {
+		"password": "bench password 123", "display_name": "Bench", "timezone": "UTC", "country": "FR", "age": 30}, "", &pending); err != nil {
+		b.Fatal(err)
+	}
+	code, err := signUpCode(s.outbox, "bench@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.call(http.MethodPost, "/v1/auth/register/"+pending.RegistrationID+"/verify", map[string]string{"code": code}, "", &tok); err != nil {
 		b.Fatal(err)
 	}
 	c.csrf = tok.CSRFToken
@@ -169,7 +182,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func BenchmarkPublishLateness(b *testing.B) {
 	const posts = 1000
 	s := startDev(b)
-	c := newCreator(b, s.base)
+	c := newCreator(b, s)
 	var video bytes.Buffer
 	if err := media.SyntheticMP4(&video, 64<<10, 5*time.Second); err != nil {
 		b.Fatal(err)

@@ -32,7 +32,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 		duration = 30 * time.Second
 	)
 	s := startDev(b)
-	c := newCreator(b, s.base)
+	c := newCreator(b, s)
 	publishID := publishOne(b, c)
 	var open struct {
 		Channels []struct {

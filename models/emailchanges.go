@@ -110,7 +110,9 @@ func (s *Store) ApplyEmailChange(ctx context.Context, userID, newEmail string, u
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("email change of %s: %w", userID, ErrNotFound)
 		}
-		fields := map[string]any{"email": newEmail, "updated_at": s.now()}
+		// The code came back from the new address: it is proven.
+		fields := map[string]any{"email": newEmail, "email_verified_at": s.now(), "updated_at": s.now(),
+			"verify_code_hash": "", "verify_code_expires_at": gorm.Expr("NULL"), "verify_code_attempts": 0}
 		if unlinkGoogle {
 			fields["google_sub"] = gorm.Expr("NULL")
 		}

@@ -94,6 +94,7 @@ const (
 	ExpireStripeEvents   = "webhook_events:stripe"
 	ExpireIdempotency    = "idempotency_keys"
 	ExpireEmailChanges   = "email_changes"
+	ExpireRegistrations  = "registrations"
 )
 
 // expirable says how the rows of an expirable table age.
@@ -117,6 +118,8 @@ var expirables = map[string]expirable{
 	// A pending email change is a code in flight, not evidence: holds do
 	// not keep it.
 	ExpireEmailChanges: {model: func() any { return &EmailChange{} }, clock: "created_at", columns: []string{"created_at"}},
+	// A sign-up belongs to no account yet: holds cannot name it.
+	ExpireRegistrations: {model: func() any { return &Registration{} }, clock: "created_at", columns: []string{"created_at"}},
 	// A session expires 30 minutes after its last use, or after its
 	// revocation should that come first.
 	ExpireSessions: {model: func() any { return &Session{} }, holds: true,

@@ -148,3 +148,43 @@ func TestUsersListing(t *testing.T) {
 		require.Equal(t, "b@x.com", page2[0].Email)
 	})
 }
+
+// Migration 14 verifies the addresses of accounts linked to Google (Google
+// verified them when it linked) and leaves the others to prove theirs.
+func TestMigrationVerifiesGoogleAccounts(t *testing.T) {
+	for _, d := range modelstest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			url := "sqlite:" + t.TempDir() + "/loomcast.db"
+			if d == models.Postgres {
+				url = modelstest.PostgresURL(t)
+			}
+			store, err := models.Open(ctx, url)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = store.Close() })
+			_, err = store.MigrateTo(ctx, 13)
+			require.NoError(t, err)
+			created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			for _, row := range []struct{ id, email, sub string }{{"u-google", "g@example.com", "sub-1"}, {"u-password", "p@example.com", ""}} {
+				var sub any
+				if row.sub != "" {
+					sub = row.sub
+				}
+				require.NoError(t, store.DB().Exec(`INSERT INTO users (id, email, password_hash, google_sub, display_name, timezone, role, created_at, updated_at)
+					VALUES (?, ?, 'h', ?, 'Someone', 'UTC', 'user', ?, ?)`, row.id, row.email, sub, created, created).Error)
+			}
+			applied, err := store.Migrate(ctx)
+			require.NoError(t, err)
+			require.Equal(t, []int{14}, applied[:1])
+
+			g, err := store.UserByID(ctx, "u-google")
+			require.NoError(t, err)
+			require.True(t, g.Verified())
+			require.True(t, g.EmailVerifiedAt.Equal(created), "verified since it was made")
+			p, err := store.UserByID(ctx, "u-password")
+			require.NoError(t, err)
+			require.False(t, p.Verified(), "a password account proves its address")
+			require.Equal(t, "p@example.com", p.Email)
+		})
+	}
+}

@@ -44,7 +44,18 @@ type User struct {
 	// RestrictedAt marks an account whose processing the person had
 	// restricted: only storage happens (no publishing, no marketing).
 	RestrictedAt *time.Time
+	// EmailVerifiedAt is when the holder of Email proved it (a code
+	// mailed there, or Google's verified email); nil for an account made
+	// before addresses were verified that has not proved it yet.
+	EmailVerifiedAt *time.Time
+	// The code mailed to verify Email, for such an account.
+	VerifyCodeHash      string
+	VerifyCodeExpiresAt *time.Time
+	VerifyCodeAttempts  int
 }
+
+// Verified reports whether the account's address is proven.
+func (u User) Verified() bool { return u.EmailVerifiedAt != nil }
 
 // NewID returns a new time-ordered identifier (UUIDv7), so that IDs sort by
 // creation and serve as pagination cursors.

@@ -181,8 +181,8 @@ var DataMap = []InfoCategory{
 		Sources:    []Source{FromYou, IdentityProvider},
 		Purposes:   []Purpose{ForTheAccount, ForServiceMail, ForSecurity},
 		Recipients: []Recipient{Hosting, EmailDelivery},
-		Retention:  []Category{ClosedAccounts, EmailChanges},
-		Tables:     []string{"users", "access_tokens", "email_changes"},
+		Retention:  []Category{ClosedAccounts, EmailChanges, Registrations},
+		Tables:     []string{"users", "access_tokens", "email_changes", "registrations"},
 		Policy: []Quote{
 			{"000", "2.1", "Email Address: Your email address, used for account identification and communication"},
 			{"000", "2.1", "Password: If you register with email, your password is securely hashed (we never store plaintext passwords)"},

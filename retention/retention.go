@@ -125,6 +125,9 @@ const (
 	// EmailChanges are new email addresses waiting for the code mailed
 	// to them (a change asked in the profile or by a rectification).
 	EmailChanges Category = "email_changes"
+	// Registrations are sign-ups waiting for the code mailed to their
+	// address: no account exists until it comes back.
+	Registrations Category = "registrations"
 )
 
 // Policy is one row of the retention table.
@@ -189,6 +192,8 @@ var Policies = []Policy{
 		"000 §6: server logs, 30 days (these request records are kept 24 hours, well within it)"},
 	{EmailChanges, "a new email address waiting to be confirmed with the code mailed to it", AtCreation, Period{Exact: 24 * time.Hour}, Delete, false,
 		"000 §7.2 and 004 §12 (rectification; no period is stated): the address changes only once its holder confirms it with the mailed code, and the asked change is deleted a day after it was asked"},
+	{Registrations, "a sign-up waiting to be confirmed with the code mailed to its address (the address, display name, time zone and password hash)", AtCreation, Period{Exact: 24 * time.Hour}, Delete, false,
+		"000 §2.1 and 004 §4 (account data; no period is stated for a sign-up never confirmed): the account exists only once its address is confirmed with the mailed code, and a sign-up never confirmed is deleted a day after it was made"},
 	{Marketing, "marketing data", AtLastActivity, Period{Months: 24}, Delete, false,
 		"004 §10: until you withdraw consent or are inactive for 24 consecutive months, whichever is earlier"},
 }

@@ -35,6 +35,7 @@ func TestTableMatchesTheSeeds(t *testing.T) {
 		{PrivacyExports, start.AddDate(0, 0, 7), Delete},
 		{IdempotencyRecords, start.Add(24 * time.Hour), Delete},
 		{EmailChanges, start.Add(24 * time.Hour), Delete},
+		{Registrations, start.Add(24 * time.Hour), Delete},
 		{PlatformTokens, start, Delete},
 		{ChannelData, start, Delete},
 		{CloudConnections, start, Delete},

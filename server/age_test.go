@@ -12,6 +12,7 @@ import (
 	"github.com/loomcast/loomcast/google"
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/server/servertest"
+	"github.com/loomcast/loomcast/signup"
 )
 
 // signUp is a registration body with the given age confirmation; a nil
@@ -42,10 +43,10 @@ func TestRegistrationAsksForAgeConfirmation(t *testing.T) {
 			{"15 in the EU is refused", "FR", 15, http.StatusForbidden, "at least 16"},
 			{"15 in the UK is refused", "GB", 15, http.StatusForbidden, "at least 16"},
 			{"15 in the EEA outside the EU is refused", "NO", 15, http.StatusForbidden, "at least 16"},
-			{"16 in the EU is accepted", "DE", 16, http.StatusCreated, ""},
+			{"16 in the EU is accepted", "DE", 16, http.StatusAccepted, ""},
 			{"12 in the US is refused", "US", 12, http.StatusForbidden, "at least 13"},
-			{"13 in the US is accepted", "US", 13, http.StatusCreated, ""},
-			{"15 in the US is accepted", "us", 15, http.StatusCreated, ""},
+			{"13 in the US is accepted", "US", 13, http.StatusAccepted, ""},
+			{"15 in the US is accepted", "us", 15, http.StatusAccepted, ""},
 		}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -54,15 +55,20 @@ func TestRegistrationAsksForAgeConfirmation(t *testing.T) {
 				email := fmt.Sprintf("age%d@example.com", i)
 				r := c.Do(http.MethodPost, "/v1/auth/register", signUp(email, &tt.country, &tt.age))
 				require.Equal(t, tt.want, r.Status, "body: %s", r.Body)
-				_, err := env.Store.UserByEmail(ctx, email)
-				if tt.want != http.StatusCreated {
+				if tt.want != http.StatusAccepted {
 					p := r.Problem(t)
 					require.Equal(t, "https://loomcast.dev/problems/under-age", p.Type)
 					require.Contains(t, p.Detail, tt.minimum)
 					require.Contains(t, p.Detail, "No account was created")
-					require.ErrorIs(t, err, models.ErrNotFound, "nothing is stored for a child")
+					for _, m := range env.SMTP.Messages() {
+						require.NotEqual(t, email, m.To[0], "nothing is mailed to a child")
+					}
 					return
 				}
+				id := registrationID(t, r)
+				r = c.Do(http.MethodPost, "/v1/auth/register/"+id+"/verify", map[string]string{"code": env.MailedCode(signup.MailCode, email, id)})
+				require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
+				_, err := env.Store.UserByEmail(ctx, email)
 				require.NoError(t, err)
 				require.Equal(t, http.StatusOK, c.Do(http.MethodGet, "/v1/me", nil).Status)
 			})

@@ -16,6 +16,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/models/modelstest"
 	"github.com/loomcast/loomcast/server/servertest"
+	"github.com/loomcast/loomcast/signup"
 )
 
 var anyCodeRE = regexp.MustCompile(`code (?:is )?([0-9]{6})`)
@@ -28,11 +29,12 @@ func mailOf(t *testing.T, env *servertest.Env, kind, to, requestID string) smtpt
 	}, 10*time.Second)
 }
 
-// sentTo lists the kinds of mail sent to an address.
+// sentTo lists the kinds of mail sent to an address, but for its sign-up
+// code.
 func sentTo(env *servertest.Env, to string) []string {
 	var kinds []string
 	for _, m := range env.SMTP.Messages() {
-		if m.To[0] == to {
+		if m.To[0] == to && m.Header.Get("X-Loomcast-Kind") != signup.MailCode {
 			kinds = append(kinds, m.Header.Get("X-Loomcast-Kind"))
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/password"
 	"github.com/loomcast/loomcast/retention"
+	"github.com/loomcast/loomcast/signup"
 )
 
 // csrfResponse answers GET /v1/auth/csrf.
@@ -62,6 +63,11 @@ type sessionResponse struct {
 	CSRFToken string  `json:"csrf_token"`
 }
 
+// register answers POST /v1/auth/register: it checks the sign-up and
+// mails its address, and opens no account yet (POST
+// /v1/auth/register/{id}/verify with the mailed code does). An address
+// that has an account answers exactly as a new one, and its owner gets a
+// notice instead of a code.
 func (s *accountsAPI) register(c *gin.Context) {
 	ip := c.ClientIP()
 	if wait, blocked := s.limits.ipRegistrations.blocked(ip); blocked {
@@ -95,29 +101,25 @@ func (s *accountsAPI) register(c *gin.Context) {
 		s.fail(c, invalid(fields))
 		return
 	}
+	if !s.allowSignUpMail(c, email) {
+		return
+	}
+	// Hashed whether or not the address is free, so that the answer takes
+	// as long either way.
 	hash, err := password.Hash(req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.limits.ipRegistrations.add(ip)
-	u := &models.User{Email: email, PasswordHash: &hash, DisplayName: strings.TrimSpace(req.DisplayName), Timezone: req.Timezone}
-	if err := s.store.CreateUser(c.Request.Context(), u); err != nil {
-		if errors.Is(err, models.ErrConflict) {
-			s.fail(c, &Error{Code: CodeConflict, Message: "An account with this email already exists; sign in instead.",
-				Fields: map[string]string{"email": "is already registered"}})
-			return
-		}
-		s.fail(c, err)
-		return
-	}
-	resp, err := s.startSession(c, *u)
+	r, err := s.signups.Start(c.Request.Context(), signup.Request{Email: email, PasswordHash: hash,
+		DisplayName: strings.TrimSpace(req.DisplayName), Timezone: req.Timezone})
 	if err != nil {
-		s.fail(c, err)
+		s.failSignUp(c, err)
 		return
 	}
-	c.Header("Location", "/v1/me")
-	c.JSON(http.StatusCreated, resp)
+	s.answerSignUp(c, r, "We sent a 6-digit code to "+email+": send it to POST /v1/auth/register/"+r.ID+
+		"/verify within 24 hours to open your account.")
 }
 
 // loginRequest is the body of POST /v1/auth/login.
@@ -285,6 +287,8 @@ func validateTimezone(tz string) string {
 func (s *accountsAPI) addRoutes(r routers) {
 	r.public.GET("/auth/csrf", s.csrfToken)
 	r.public.POST("/auth/register", s.register)
+	r.public.POST("/auth/register/:id/verify", s.verifySignUp)
+	r.public.POST("/auth/register/:id/code", s.resendSignUpCode)
 	r.public.POST("/auth/login", s.login)
 	r.public.POST("/auth/logout", s.logout)
 	r.public.GET("/auth/google/start", s.googleStart)
@@ -297,6 +301,8 @@ func (s *accountsAPI) addRoutes(r routers) {
 	r.user.POST("/me/email", s.startEmailChange)
 	r.user.POST("/me/email/code", s.resendEmailChangeCode)
 	r.user.POST("/me/email/verify", s.verifyEmailChange)
+	r.user.POST("/me/email/verification", s.sendVerification)
+	r.user.POST("/me/email/verification/verify", s.verifyAddress)
 	r.user.POST("/tokens", s.createToken)
 	r.user.GET("/tokens", s.listTokens)
 	r.user.DELETE("/tokens/:id", s.revokeToken)

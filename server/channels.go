@@ -327,8 +327,8 @@ func (s *channelsAPI) creatorInfo(c *gin.Context) {
 
 func (s *channelsAPI) addRoutes(r routers) {
 	r.user.GET("/channels", s.listChannels)
-	r.user.GET("/channels/:id/connect", s.connectChannel)
-	r.user.GET("/channels/:id/callback", s.channelCallback)
+	r.user.GET("/channels/:id/connect", s.requireVerified, s.connectChannel)
+	r.user.GET("/channels/:id/callback", s.requireVerified, s.channelCallback)
 	r.user.DELETE("/channels/:id", s.disconnectChannel)
 	r.user.GET("/channels/:id/creator-info", s.creatorInfo)
 }

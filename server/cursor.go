@@ -16,8 +16,9 @@ var errBadCursor = invalid(map[string]string{"cursor": "is not a cursor this API
 // idCursor reads a page cursor that is the ID of the last row of the page
 // before (a UUID): "" for the first page, errBadCursor for anything else
 // than an ID, rather than a page silently started over.
-func idCursor(c *gin.Context) (string, error) {
-	raw := c.Query("cursor")
+func idCursor(c *gin.Context) (string, error) { return idCursorValue(c.Query("cursor")) }
+
+func idCursorValue(raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}

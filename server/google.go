@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/loomcast/loomcast/config"
 	"github.com/loomcast/loomcast/google"
+	"github.com/loomcast/loomcast/mail"
 	"github.com/loomcast/loomcast/models"
 )
 
@@ -118,6 +120,7 @@ func (s *accountsAPI) googleCallback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.securityEvent(c.Request.Context(), "login", u.ID, c.ClientIP(), "Google")
 	s.redirectToApp(c, "")
 }
 
@@ -143,11 +146,14 @@ func (s *accountsAPI) googleAccount(c *gin.Context, id google.Identity, ageConfi
 	switch {
 	case err == nil && u.ClosedAt != nil:
 		return u, nil // closed: the caller refuses it, nothing is linked
-	case err == nil:
+	case err == nil && u.Verified():
 		if err := s.store.LinkGoogle(ctx, u.ID, id.Subject, id.Picture); err != nil {
 			return models.User{}, err
 		}
+		s.securityEvent(ctx, "google_linked", u.ID, c.ClientIP(), "Google sign-in linked through the account's verified address")
 		return s.store.UserByID(ctx, u.ID)
+	case err == nil:
+		return s.claimByGoogle(c, u, id)
 	case !errors.Is(err, models.ErrNotFound):
 		return models.User{}, err
 	}
@@ -159,14 +165,49 @@ func (s *accountsAPI) googleAccount(c *gin.Context, id google.Identity, ageConfi
 		name, _, _ = strings.Cut(id.Email, "@")
 	}
 	sub := id.Subject
-	nu := &models.User{Email: id.Email, GoogleSub: &sub, DisplayName: name, AvatarURL: id.Picture, Timezone: "UTC"}
+	// Google verified the address.
+	nu := &models.User{Email: id.Email, GoogleSub: &sub, DisplayName: name, AvatarURL: id.Picture, Timezone: "UTC",
+		EmailVerifiedAt: models.Ptr(s.now())}
 	if err := s.store.CreateUser(ctx, nu); err != nil {
 		if errors.Is(err, models.ErrConflict) {
 			return models.User{}, errorf(CodeConflict, "This Google account or email is already registered; sign in with your password and try again.")
 		}
 		return models.User{}, err
 	}
+	// Sign-ups of the address waiting for their code can no longer open
+	// an account: drop them now rather than at their day's end.
+	if err := s.store.DropRegistrations(ctx, nu.Email); err != nil {
+		s.log(c).Error("drop registrations", "error", err.Error(), "user_id", nu.ID)
+	}
+	s.securityEvent(ctx, "registered", nu.ID, c.ClientIP(), "with Google, whose address is verified")
 	return *nu, nil
+}
+
+// claimByGoogle gives an account whose address was never proven (made
+// before addresses were verified) to the Google identity that proves it.
+// Whoever made the account never showed that they held the address, so
+// what they set ends: the password, every session and every personal
+// access token. Otherwise whoever signed up with someone else's address
+// would keep a way into that person's account once they sign in with
+// Google. The address is told.
+func (s *accountsAPI) claimByGoogle(c *gin.Context, u models.User, id google.Identity) (models.User, error) {
+	ctx := c.Request.Context()
+	nu, err := s.store.ClaimByGoogle(ctx, u.ID, id.Subject, id.Picture, s.now())
+	if err != nil {
+		return models.User{}, err
+	}
+	s.securityEvent(ctx, "google_linked", u.ID, c.ClientIP(),
+		"Google proved the unverified address: the password, sessions and access tokens set before were ended")
+	err = s.mail.Send(context.WithoutCancel(ctx), mail.Message{To: nu.Email, Kind: "google_claimed",
+		Subject: "Your Loomcast account is now signed in with Google",
+		Text: "You signed in with Google to the Loomcast account of this address, whose address had not been verified.\n\n" +
+			"Google verified the address, so the account is yours: any password, session and personal access token set " +
+			"before were ended, in case someone else opened the account with your address. Sign in with Google from now on, " +
+			"or set a password in your profile.\n"})
+	if err != nil {
+		s.log(c).Error("send google claimed notice", "error", err.Error(), "user_id", u.ID)
+	}
+	return nu, nil
 }
 
 // redirectToApp sends the browser back to the web app, with an error code

@@ -14,6 +14,7 @@ import (
 	"github.com/loomcast/loomcast/models"
 	"github.com/loomcast/loomcast/pacing"
 	"github.com/loomcast/loomcast/retention/scheduler"
+	"github.com/loomcast/loomcast/signup"
 	"github.com/loomcast/loomcast/tiktok"
 	"github.com/loomcast/loomcast/vault"
 	"github.com/loomcast/loomcast/youtube"
@@ -68,6 +69,9 @@ type accountsAPI struct {
 	// mail and emails send the notices and codes of email changes.
 	mail   mail.Sender
 	emails *emailchange.Changes
+	// signups opens accounts through a mailed code and verifies the
+	// addresses of older accounts.
+	signups *signup.SignUps
 }
 
 // creators reads a TikTok creator's live capabilities, for the channels'
@@ -133,7 +137,8 @@ func (s *Server) groups(d Deps) []group {
 	creators := creators{grants: d.Grants, tiktok: d.TikTok, pacer: pacer}
 	return []group{
 		&accountsAPI{base: s.base, temporal: d.Temporal, google: d.Google, mail: d.Mail,
-			emails: &emailchange.Changes{Store: s.store, Mail: d.Mail, Buckets: s.buckets, Key: s.cfg.SessionKey, Now: s.now}},
+			emails:  &emailchange.Changes{Store: s.store, Mail: d.Mail, Buckets: s.buckets, Key: s.cfg.SessionKey, Now: s.now},
+			signups: &signup.SignUps{Store: s.store, Mail: d.Mail, Buckets: s.buckets, Key: s.cfg.SessionKey, Now: s.now}},
 		&channelsAPI{base: s.base, creators: creators, temporal: d.Temporal, youtube: d.YouTube},
 		&postsAPI{base: s.base, creators: creators, temporal: d.Temporal, blob: d.Blob},
 		&privacyAPI{base: s.base, temporal: d.Temporal, blob: d.Blob, mail: d.Mail},

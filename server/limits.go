@@ -14,6 +14,7 @@ const (
 	maxRegistersPerIP   = 20
 	maxPrivacyMailPerIP = 10
 	maxEmailChangeMail  = 10
+	maxSignUpMail       = 5
 	limiterSweepEntries = 10000
 )
 
@@ -87,6 +88,9 @@ type loginLimits struct {
 	// mailed to a new address (asking and resending), so that a session
 	// cannot be used to flood someone's mailbox.
 	accountEmailChangeMail *window
+	// addressSignUpMail counts the codes and notices signing up mails to
+	// an address (sign-ups, resends, verifications).
+	addressSignUpMail *window
 }
 
 func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *loginLimits {
@@ -102,6 +106,7 @@ func newLoginLimits(now func() time.Time, attemptsPerIP, signUpsPerIP int) *logi
 		ipRegistrations:        newWindow(now, time.Hour, signUpsPerIP),
 		ipPrivacyMail:          newWindow(now, time.Hour, maxPrivacyMailPerIP),
 		accountEmailChangeMail: newWindow(now, time.Hour, maxEmailChangeMail),
+		addressSignUpMail:      newWindow(now, time.Hour, maxSignUpMail),
 	}
 }
 

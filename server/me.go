@@ -22,16 +22,20 @@ import (
 
 // profile is the account as the API shows it.
 type profile struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"`
-	DisplayName  string    `json:"display_name"`
-	AvatarURL    string    `json:"avatar_url"`
-	Timezone     string    `json:"timezone"`
-	Role         string    `json:"role"`
-	HasPassword  bool      `json:"has_password"`
-	GoogleLinked bool      `json:"google_linked"`
-	Platforms    []string  `json:"platforms"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	AvatarURL   string `json:"avatar_url"`
+	Timezone    string `json:"timezone"`
+	Role        string `json:"role"`
+	// EmailVerified says the address is proven (a mailed code or
+	// Google); an account without it cannot publish, connect a channel or
+	// be linked to Google until it verifies (POST /v1/me/email/verification).
+	EmailVerified bool      `json:"email_verified"`
+	HasPassword   bool      `json:"has_password"`
+	GoogleLinked  bool      `json:"google_linked"`
+	Platforms     []string  `json:"platforms"`
+	CreatedAt     time.Time `json:"created_at"`
 	// MarketingEmails is the consent to marketing email, given or
 	// withdrawn at MarketingUpdatedAt; it lapses after 24 months without
 	// activity (policy 004 section 10).
@@ -56,7 +60,7 @@ func (s *base) profileOf(ctx context.Context, u models.User, platforms []string)
 	}
 	p := profile{
 		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL, Timezone: u.Timezone,
-		Role: u.Role, HasPassword: u.PasswordHash != nil, GoogleLinked: u.GoogleSub != nil,
+		Role: u.Role, EmailVerified: u.Verified(), HasPassword: u.PasswordHash != nil, GoogleLinked: u.GoogleSub != nil,
 		Platforms: platforms, CreatedAt: u.CreatedAt, MarketingEmails: u.MarketingEmails, MarketingUpdatedAt: u.MarketingUpdatedAt,
 	}
 	if c, ok := consents[models.PurposeProductUpdates]; ok {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -83,7 +84,12 @@ func TestPhotoPost(t *testing.T) {
 
 	done := waitForPost(t, c, created.ID, "published", "failed")
 	require.Equal(t, "published", done.Status, done.FailureReason)
-	require.NotEmpty(t, done.PlatformPostID)
+	// TikTok gives a public post's ID once it is publicly available,
+	// which may be after it is published.
+	require.Eventually(t, func() bool {
+		r := c.Do(http.MethodGet, "/v1/posts/"+created.ID, nil)
+		return r.Status == http.StatusOK && json.Unmarshal(r.Body, &done) == nil && done.PlatformPostID != ""
+	}, 30*time.Second, 100*time.Millisecond, "the post's ID never came")
 	require.Contains(t, done.PublicURL, "https://www.tiktok.com/@")
 
 	posts := env.TikTok.Posts()

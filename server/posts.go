@@ -505,7 +505,7 @@ func (s *postsAPI) getPost(c *gin.Context) {
 func (s *postsAPI) addRoutes(r routers) {
 	r.public.GET(strings.TrimPrefix(posting.PhotoLinkPath, "/v1")+":id", s.servePhoto)
 	r.user.POST("/uploads", s.createUpload)
-	r.user.POST("/posts", s.createPost)
+	r.user.POST("/posts", s.requireVerified, s.createPost)
 	r.user.GET("/posts", s.listPosts)
 	r.user.GET("/posts/:id", s.getPost)
 	r.user.PATCH("/posts/:id", s.patchPost)

@@ -33,6 +33,9 @@ const (
 	// CodeUnderAge refuses an account to a person below the minimum age
 	// of their country (policy 000 section 12, 004 section 16).
 	CodeUnderAge Code = "under-age"
+	// CodeEmailUnverified refuses what needs a proven address (publishing,
+	// connecting a channel) to an account that has not verified it.
+	CodeEmailUnverified Code = "email-unverified"
 )
 
 type problemKind struct {
@@ -49,6 +52,7 @@ var problems = map[Code]problemKind{
 	CodeCSRF:             {http.StatusForbidden, "CSRF check failed"},
 	CodeForbidden:        {http.StatusForbidden, "Forbidden"},
 	CodeUnderAge:         {http.StatusForbidden, "Below the minimum age"},
+	CodeEmailUnverified:  {http.StatusForbidden, "Email address not verified"},
 	CodeNotFound:         {http.StatusNotFound, "Not found"},
 	CodeMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
 	CodeConflict:         {http.StatusConflict, "Conflict"},

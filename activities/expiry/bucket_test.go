@@ -52,6 +52,11 @@ var bucketRows = map[retention.Category]func(f *fixture, at time.Time, userID st
 		require.NoError(f.t, f.store.PutEmailChange(f.ctx, models.EmailChange{UserID: u.ID, NewEmail: "moved-" + u.Email, CreatedAt: at}))
 		return func() bool { return f.count(&models.EmailChange{}, "user_id = ?", u.ID) == 1 }
 	},
+	retention.Registrations: func(f *fixture, at time.Time, _ string) func() bool {
+		r := &models.Registration{Email: models.NewID() + "@example.com", PasswordHash: "h", CreatedAt: at}
+		require.NoError(f.t, f.store.CreateRegistration(f.ctx, r))
+		return func() bool { return f.count(&models.Registration{}, "id = ?", r.ID) == 1 }
+	},
 	retention.SecurityLogs: func(f *fixture, at time.Time, userID string) func() bool {
 		e := &models.SecurityEvent{At: at, Kind: "login", UserID: userID, IP: "192.0.2.1"}
 		require.NoError(f.t, f.store.InsertSecurityEvent(f.ctx, e))

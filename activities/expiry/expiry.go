@@ -178,6 +178,7 @@ var handlers = map[retention.Category]handler{
 	retention.Sessions:                bucket,
 	retention.IdempotencyRecords:      bucket,
 	retention.EmailChanges:            bucket,
+	retention.Registrations:           bucket,
 }
 
 // Handlers lists the categories the activities can delete, for a test

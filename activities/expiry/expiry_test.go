@@ -261,6 +261,12 @@ func TestEveryCategoryIsDeletedWhenItsPeriodEnds(t *testing.T) {
 			require.NoError(f.t, f.buckets.Note(f.ctx, retention.EmailChanges, f.start))
 			return func() bool { return f.count(&models.EmailChange{}, "user_id = ?", u.ID) == 0 }
 		},
+		retention.Registrations: func(f *fixture) func() bool {
+			r := &models.Registration{Email: "signing-up@example.com", PasswordHash: "h", CreatedAt: f.start}
+			require.NoError(f.t, f.store.CreateRegistration(f.ctx, r))
+			require.NoError(f.t, f.buckets.Note(f.ctx, retention.Registrations, f.start))
+			return func() bool { return f.count(&models.Registration{}, "id = ?", r.ID) == 0 }
+		},
 		retention.YouTubeDataDisconnected: func(f *fixture) func() bool {
 			u := f.user("yt@example.com")
 			ch := f.channel(u, loomcast.YouTube, loomcast.ChannelDisconnected)

@@ -109,6 +109,7 @@ func (g greeting) write(w io.Writer) {
 	row("Data", "%s", g.dataDir)
 	if g.outbox != "" {
 		row("Mail", "kept in the outbox, SMTP_HOST not set: %s (staff; see loomcast admin create-user)", g.outbox)
+		row("Mailbox", "sandbox: %s/sandbox/mail/?to=ADDRESS shows the mail sent to an address (sign-up codes)", g.api)
 	} else {
 		row("Mail", "sent by SMTP through %s", g.smtp)
 	}

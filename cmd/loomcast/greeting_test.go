@@ -27,6 +27,7 @@ func TestDevGreeting(t *testing.T) {
 				"Temporal        127.0.0.1:7233, namespace default",
 				"Data            /srv/loomcast-data\n",
 				"SMTP_HOST not set: http://127.0.0.1:8080/v1/admin/outbox",
+				"Mailbox         sandbox: http://127.0.0.1:8080/sandbox/mail/?to=ADDRESS",
 				"TikTok          sandbox, TIKTOK_CLIENT_KEY not set\n",
 				"YouTube         sandbox, YOUTUBE_CLIENT_ID (or GOOGLE_CLIENT_ID) not set\n",
 				"Google sign-in  sandbox, GOOGLE_CLIENT_ID not set\n",

@@ -89,6 +89,13 @@ func buildParts(cfg *config.Config, store *models.Store, tc client.Client, token
 		return parts{}, fmt.Errorf("LOOMCAST_TOKEN_KEYS: %w", err)
 	}
 	sandboxes := map[string]http.Handler{}
+	if outbox, ok := sender.(*mail.Outbox); ok && serveFakes && !cfg.Production() {
+		// The sandbox's webmail: codes mailed to an address one typed,
+		// readable without a mail server. Never with SMTP, and never in
+		// production (which requires SMTP anyway).
+		sandboxes["mail"] = outbox.Mailbox()
+		logger.Warn("SANDBOX: mail kept in the local outbox is readable by address at /sandbox/mail/?to=ADDRESS; set SMTP_HOST to send it")
+	}
 
 	ttCfg := tiktok.Config{ClientKey: cfg.TikTok.ClientKey, ClientSecret: cfg.TikTok.ClientSecret,
 		RedirectURI: cfg.PublicURL + "/v1/channels/tiktok/callback", AuthURL: cfg.TikTok.AuthURL, APIBaseURL: cfg.TikTok.APIBaseURL}

@@ -191,7 +191,7 @@ var Enforced = []retention.Category{
 	retention.Uploads, retention.PostMetadata, retention.ServerLogs, retention.WebhookDeliveries, retention.StripeDeliveries,
 	retention.SecurityLogs, retention.Sessions, retention.YouTubeDataDisconnected, retention.YouTubeDataRevoked,
 	retention.ChannelData, retention.ClosedAccounts, retention.Marketing, retention.PrivacyExports,
-	retention.IdempotencyRecords, retention.EmailChanges,
+	retention.IdempotencyRecords, retention.EmailChanges, retention.Registrations,
 }
 
 // Elsewhere says how the categories the engine does not run are kept to
@@ -233,6 +233,7 @@ var Bucketed = []Bucket{
 	{retention.Sessions, models.ExpireSessions, 5 * time.Minute},
 	{retention.IdempotencyRecords, models.ExpireIdempotency, time.Hour},
 	{retention.EmailChanges, models.ExpireEmailChanges, time.Hour},
+	{retention.Registrations, models.ExpireRegistrations, time.Hour},
 }
 
 // BucketOf returns the bucket description of a category.

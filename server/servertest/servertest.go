@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,7 @@ import (
 	"github.com/loomcast/loomcast/relay"
 	"github.com/loomcast/loomcast/retention/scheduler"
 	"github.com/loomcast/loomcast/server"
+	"github.com/loomcast/loomcast/signup"
 	"github.com/loomcast/loomcast/temporalexec"
 	"github.com/loomcast/loomcast/tiktok"
 	tiktokfake "github.com/loomcast/loomcast/tiktok/fake"
@@ -419,15 +421,54 @@ type SessionUser struct {
 	Platforms   []string `json:"platforms"`
 }
 
-// Register signs up a new account and keeps its session.
+// Register signs up a new account, confirms its address with the code
+// mailed to it, as a person reading their mail does, and keeps the
+// session.
 func (c *Client) Register(email, password string) SessionUser {
+	c.env.T.Helper()
+	id := c.SignUp(email, password)
+	code := c.env.MailedCode(signup.MailCode, models.NormalizeEmail(email), id)
+	r := c.Do(http.MethodPost, "/v1/auth/register/"+id+"/verify", map[string]string{"code": code})
+	require.Equal(c.env.T, http.StatusCreated, r.Status, "body: %s", r.Body)
+	return c.keepSession(r)
+}
+
+// SignUp asks for an account and returns the ID of the sign-up waiting
+// for its mailed code.
+func (c *Client) SignUp(email, password string) string {
 	c.env.T.Helper()
 	c.FetchCSRF()
 	r := c.Do(http.MethodPost, "/v1/auth/register", map[string]any{
 		"email": email, "password": password, "display_name": "Test User", "timezone": "Europe/Paris", "country": "FR", "age": 30,
 	})
-	require.Equal(c.env.T, http.StatusCreated, r.Status, "body: %s", r.Body)
-	return c.keepSession(r)
+	require.Equal(c.env.T, http.StatusAccepted, r.Status, "body: %s", r.Body)
+	var v struct {
+		RegistrationID string `json:"registration_id"`
+	}
+	r.JSON(c.env.T, &v)
+	require.NotEmpty(c.env.T, v.RegistrationID)
+	return v.RegistrationID
+}
+
+// codeRE finds the 6-digit code of a mail.
+var codeRE = regexp.MustCompile(`code (?:is )?([0-9]{6})`)
+
+// MailedCode waits for the latest mail of kind sent to the address whose
+// text contains about, and returns the code it carries.
+func (e *Env) MailedCode(kind, to, about string) string {
+	e.T.Helper()
+	var code string
+	require.Eventually(e.T, func() bool {
+		for _, m := range e.SMTP.Messages() {
+			if m.Header.Get("X-Loomcast-Kind") == kind && len(m.To) > 0 && m.To[0] == to && strings.Contains(m.Text, about) {
+				if sub := codeRE.FindStringSubmatch(m.Text); sub != nil {
+					code = sub[1]
+				}
+			}
+		}
+		return code != ""
+	}, 10*time.Second, 20*time.Millisecond, "no %s mail to %s about %s", kind, to, about)
+	return code
 }
 
 // Login signs in and keeps the session.
