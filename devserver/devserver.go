@@ -12,9 +12,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -59,8 +64,10 @@ type Options struct {
 
 // Server is a running embedded Temporal server.
 type Server struct {
-	server  temporal.Server
-	ui      *uiserver.Server
+	server temporal.Server
+	ui     *uiserver.Server
+	// uiFront is the proxy before the UI that checks the Host header.
+	uiFront *http.Server
 	address string
 }
 
@@ -138,6 +145,9 @@ func (s *Server) Address() string { return s.address }
 
 // Stop stops the UI and the server.
 func (s *Server) Stop() {
+	if s.uiFront != nil {
+		_ = s.uiFront.Close()
+	}
 	if s.ui != nil {
 		s.ui.Stop()
 	}
@@ -263,23 +273,34 @@ func (s *Server) prepareNamespace(ctx context.Context, o Options) error {
 	return nil
 }
 
+// startUI serves the Web UI on o.UIAddress. The UI server itself listens
+// on a loopback port of its own; in front of it, on o.UIAddress, a proxy
+// answers only requests whose Host is that address, so that a web page
+// elsewhere cannot reach the UI through a DNS name rebound to this
+// machine (the UI has no sign-in of its own).
 func (s *Server) startUI(o Options) error {
-	host, portStr, err := net.SplitHostPort(o.UIAddress)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(o.UIAddress); err != nil {
 		return fmt.Errorf("ui address %q: %w", o.UIAddress, err)
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return fmt.Errorf("ui port %q: %w", portStr, err)
-	}
-	// The UI server exits the process when it cannot listen: check first.
-	ln, err := net.Listen("tcp", o.UIAddress)
+	front, err := net.Listen("tcp", o.UIAddress)
 	if err != nil {
 		return fmt.Errorf("ui address %s is taken: %w", o.UIAddress, err)
 	}
-	_ = ln.Close()
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		_ = front.Close()
+		return err
+	}
+	inner := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	s.uiFront = &http.Server{Handler: HostOnly(UIHosts(front.Addr().String(), o.UIAddress), httputil.NewSingleHostReverseProxy(inner)),
+		ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.uiFront.Serve(front); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Logger.Error("temporal web ui front stopped", slog.String("error", err.Error()))
+		}
+	}()
 	s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
-		Host:                host,
+		Host:                "127.0.0.1",
 		Port:                port,
 		TemporalGRPCAddress: o.Address,
 		EnableUI:            true,
@@ -352,3 +373,31 @@ func (quietSDKLogger) Debug(string, ...any) {}
 func (quietSDKLogger) Info(string, ...any)  {}
 func (quietSDKLogger) Warn(string, ...any)  {}
 func (quietSDKLogger) Error(string, ...any) {}
+
+// UIHosts lists the Host headers the Web UI answers: the address it
+// listens on as configured and as bound, and for a loopback or unspecified
+// host the loopback names with its port.
+func UIHosts(bound, configured string) []string {
+	hosts := []string{strings.ToLower(bound), strings.ToLower(configured)}
+	if host, port, err := net.SplitHostPort(bound); err == nil {
+		if ip := net.ParseIP(host); ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
+			for _, h := range []string{"127.0.0.1", "localhost", "::1"} {
+				hosts = append(hosts, net.JoinHostPort(h, port))
+			}
+		}
+	}
+	slices.Sort(hosts)
+	return slices.Compact(hosts)
+}
+
+// HostOnly answers 421 Misdirected Request to a request whose Host header
+// is not one of hosts, and passes the others to next.
+func HostOnly(hosts []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(hosts, strings.ToLower(r.Host)) {
+			http.Error(w, "This server answers only requests to its own address.", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -117,4 +118,47 @@ func TestSearchAttributesAreRegistered(t *testing.T) {
 	}, sleeper, time.Millisecond)
 	require.NoError(t, err)
 	require.NoError(t, run.Get(ctx, nil))
+}
+
+// The Web UI answers only requests for its own address: a page whose DNS
+// name was rebound to this machine gets 421, the UI's own address its
+// pages.
+func TestWebUIAnswersOnlyItsOwnHost(t *testing.T) {
+	addr, ui := freeAddr(t), freeAddr(t)
+	srv, err := devserver.Start(context.Background(), devserver.Options{
+		DatabaseFile:     filepath.Join(t.TempDir(), "temporal.db"),
+		Address:          addr,
+		Namespace:        "default",
+		SearchAttributes: workflows.SearchAttributeTypes(),
+		UIAddress:        ui,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+
+	get := func(host string) int {
+		req, err := http.NewRequest(http.MethodGet, "http://"+ui+"/", nil)
+		require.NoError(t, err)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Eventually(t, func() bool { return get(ui) == http.StatusOK }, 30*time.Second, 100*time.Millisecond, "the UI answers its own address")
+	_, port, _ := net.SplitHostPort(ui)
+	require.Equal(t, http.StatusOK, get("localhost:"+port))
+	for _, host := range []string{"evil.example:" + port, "evil.example", "127.0.0.1:1"} {
+		require.Equal(t, http.StatusMisdirectedRequest, get(host), host)
+	}
+}
+
+func TestUIHosts(t *testing.T) {
+	require.ElementsMatch(t, []string{"127.0.0.1:8233", "localhost:8233", "[::1]:8233"},
+		devserver.UIHosts("127.0.0.1:8233", "127.0.0.1:8233"))
+	require.ElementsMatch(t, []string{"[::]:8233", ":8233", "127.0.0.1:8233", "localhost:8233", "[::1]:8233"},
+		devserver.UIHosts("[::]:8233", ":8233"), "an unspecified address answers the loopback names")
+	require.Equal(t, []string{"10.0.0.5:8233"}, devserver.UIHosts("10.0.0.5:8233", "10.0.0.5:8233"))
 }

@@ -369,6 +369,17 @@ ALTER TABLE users ADD COLUMN verify_code_expires_at {{ts}};
 ALTER TABLE users ADD COLUMN verify_code_attempts INTEGER NOT NULL DEFAULT 0;
 UPDATE users SET email_verified_at = created_at WHERE google_sub IS NOT NULL;
 `},
+	// Staff's second factor: a TOTP secret (sealed, pending until its
+	// first code confirms it), the last time step used, the hashes of the
+	// unused recovery codes, and which sessions passed it.
+	{15, "second factor", `
+ALTER TABLE users ADD COLUMN totp_secret_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_pending_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_enabled_at {{ts}};
+ALTER TABLE users ADD COLUMN totp_last_step {{bigint}} NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN recovery_codes_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN second_factor_at {{ts}};
+`},
 }
 
 // LatestVersion is the newest schema version this binary knows.

@@ -174,6 +174,7 @@ func (s *Store) ClaimByGoogle(ctx context.Context, userID, sub, avatarURL string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ? AND email_verified_at IS NULL", userID).
 			Updates(map[string]any{"google_sub": sub, "password_hash": gorm.Expr("NULL"), "email_verified_at": at.UTC(),
+				"totp_secret_sealed": "", "totp_pending_sealed": "", "totp_enabled_at": gorm.Expr("NULL"), "totp_last_step": 0, "recovery_codes_hash": "",
 				"verify_code_hash": "", "verify_code_expires_at": gorm.Expr("NULL"), "verify_code_attempts": 0, "updated_at": s.now()})
 		if res.Error != nil {
 			return fmt.Errorf("claim by google: %w", translate(res.Error))

@@ -15,6 +15,9 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
+	// SecondFactorAt is when the session's holder gave a second factor
+	// (a TOTP or recovery code); nil when they have not.
+	SecondFactorAt *time.Time
 }
 
 // Active reports whether the session may still be used at time now.

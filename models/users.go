@@ -52,7 +52,19 @@ type User struct {
 	VerifyCodeHash      string
 	VerifyCodeExpiresAt *time.Time
 	VerifyCodeAttempts  int
+	// The second factor (staff): the sealed TOTP secret once confirmed,
+	// one waiting for its first code, when it was confirmed, the last
+	// time step used (each works once), and the hashes of the unused
+	// recovery codes, comma-separated.
+	TOTPSecretSealed  string     `gorm:"column:totp_secret_sealed"`
+	TOTPPendingSealed string     `gorm:"column:totp_pending_sealed"`
+	TOTPEnabledAt     *time.Time `gorm:"column:totp_enabled_at"`
+	TOTPLastStep      int64      `gorm:"column:totp_last_step"`
+	RecoveryCodesHash string     `gorm:"column:recovery_codes_hash"`
 }
+
+// SecondFactor reports whether the account has a confirmed second factor.
+func (u User) SecondFactor() bool { return u.TOTPEnabledAt != nil }
 
 // Verified reports whether the account's address is proven.
 func (u User) Verified() bool { return u.EmailVerifiedAt != nil }

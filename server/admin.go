@@ -101,7 +101,10 @@ func (s *accountsAPI) adminSetRole(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.log(c).Info("role changed", "target_user_id", id, "role", req.Role, "by", currentPrincipal(c).User.ID)
+	by := currentPrincipal(c).User.ID
+	s.log(c).Info("role changed", "target_user_id", id, "role", req.Role, "by", by)
+	s.securityEvent(ctx, "role_changed", id, c.ClientIP(), "now "+req.Role+", by admin "+by)
+	s.securityEvent(ctx, "role_changed_by_me", by, c.ClientIP(), "user "+id+" is now "+req.Role)
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		s.fail(c, err)

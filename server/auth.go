@@ -122,10 +122,12 @@ func (s *accountsAPI) register(c *gin.Context) {
 		"/verify within 24 hours to open your account.")
 }
 
-// loginRequest is the body of POST /v1/auth/login.
+// loginRequest is the body of POST /v1/auth/login: with a second factor,
+// one of its codes too.
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	secondFactorCodes
 }
 
 // errBadCredentials is the one answer for an unknown email, a wrong
@@ -181,8 +183,22 @@ func (s *accountsAPI) login(c *gin.Context) {
 		return
 	}
 	s.limits.accountFailures.reset(account)
-	s.securityEvent(c.Request.Context(), "login", u.ID, ip, "password")
-	resp, err := s.startSession(c, u)
+	how := "password"
+	if u.SecondFactor() {
+		if req.empty() {
+			s.fail(c, &Error{Code: CodeSecondFactorRequired, Message: "This account has a second factor: send the code of your authenticator app as totp_code (or a recovery code as recovery_code) with the password.",
+				Fields: map[string]string{"totp_code": "is required"}})
+			return
+		}
+		used, err := s.checkSecondFactor(c, u, req.secondFactorCodes)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		how += " and " + used
+	}
+	s.securityEvent(c.Request.Context(), "login", u.ID, ip, how)
+	resp, err := s.startSessionWith(c, u, u.SecondFactor())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -193,6 +209,12 @@ func (s *accountsAPI) login(c *gin.Context) {
 // startSession creates a session for u, sets its cookie and a CSRF token
 // bound to it, and ends the session the browser held before (if any).
 func (s *base) startSession(c *gin.Context, u models.User) (sessionResponse, error) {
+	return s.startSessionWith(c, u, false)
+}
+
+// startSessionWith is startSession for a sign-in that gave the second
+// factor when secondFactor is set.
+func (s *base) startSessionWith(c *gin.Context, u models.User, secondFactor bool) (sessionResponse, error) {
 	ctx := c.Request.Context()
 	now := s.now()
 	if old := currentPrincipal(c); old != nil && old.SessionID != "" {
@@ -201,6 +223,9 @@ func (s *base) startSession(c *gin.Context, u models.User) (sessionResponse, err
 		}
 	}
 	sess := models.Session{ID: models.NewID(), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(config.SessionIdle)}
+	if secondFactor {
+		sess.SecondFactorAt = &now
+	}
 	if err := s.buckets.Note(ctx, retention.Sessions, now); err != nil {
 		return sessionResponse{}, err
 	}
@@ -216,7 +241,7 @@ func (s *base) startSession(c *gin.Context, u models.User) (sessionResponse, err
 		Subject: u.ID, SessionID: sess.ID, Email: u.Email, Timezone: u.Timezone,
 		Platforms: platforms, IssuedAt: now.Unix(), ExpiresAt: sess.ExpiresAt.Unix(),
 	})
-	c.Set(ctxPrincipal, &principal{User: u, SessionID: sess.ID})
+	c.Set(ctxPrincipal, &principal{User: u, SessionID: sess.ID, SecondFactor: secondFactor})
 	prof, err := s.profileOf(ctx, u, platforms)
 	if err != nil {
 		return sessionResponse{}, err
@@ -303,6 +328,9 @@ func (s *accountsAPI) addRoutes(r routers) {
 	r.user.POST("/me/email/verify", s.verifyEmailChange)
 	r.user.POST("/me/email/verification", s.sendVerification)
 	r.user.POST("/me/email/verification/verify", s.verifyAddress)
+	r.user.POST("/me/second-factor", s.enrolSecondFactor)
+	r.user.POST("/me/second-factor/confirm", s.confirmSecondFactor)
+	r.user.POST("/auth/second-factor", s.giveSecondFactor)
 	r.user.POST("/tokens", s.createToken)
 	r.user.GET("/tokens", s.listTokens)
 	r.user.DELETE("/tokens/:id", s.revokeToken)
@@ -310,4 +338,5 @@ func (s *accountsAPI) addRoutes(r routers) {
 	r.staff.GET("/users", s.adminListUsers)
 	r.staff.GET("/users/:id", s.adminGetUser)
 	r.staff.PUT("/users/:id/role", s.requireRole(models.RoleAdmin), s.adminSetRole)
+	r.staff.DELETE("/users/:id/second-factor", s.requireRole(models.RoleAdmin), s.adminResetSecondFactor)
 }

@@ -31,11 +31,14 @@ type profile struct {
 	// EmailVerified says the address is proven (a mailed code or
 	// Google); an account without it cannot publish, connect a channel or
 	// be linked to Google until it verifies (POST /v1/me/email/verification).
-	EmailVerified bool      `json:"email_verified"`
-	HasPassword   bool      `json:"has_password"`
-	GoogleLinked  bool      `json:"google_linked"`
-	Platforms     []string  `json:"platforms"`
-	CreatedAt     time.Time `json:"created_at"`
+	EmailVerified bool `json:"email_verified"`
+	HasPassword   bool `json:"has_password"`
+	// SecondFactor says a TOTP second factor is on (staff need it in
+	// production).
+	SecondFactor bool      `json:"second_factor"`
+	GoogleLinked bool      `json:"google_linked"`
+	Platforms    []string  `json:"platforms"`
+	CreatedAt    time.Time `json:"created_at"`
 	// MarketingEmails is the consent to marketing email, given or
 	// withdrawn at MarketingUpdatedAt; it lapses after 24 months without
 	// activity (policy 004 section 10).
@@ -60,7 +63,7 @@ func (s *base) profileOf(ctx context.Context, u models.User, platforms []string)
 	}
 	p := profile{
 		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL, Timezone: u.Timezone,
-		Role: u.Role, EmailVerified: u.Verified(), HasPassword: u.PasswordHash != nil, GoogleLinked: u.GoogleSub != nil,
+		Role: u.Role, EmailVerified: u.Verified(), HasPassword: u.PasswordHash != nil, SecondFactor: u.SecondFactor(), GoogleLinked: u.GoogleSub != nil,
 		Platforms: platforms, CreatedAt: u.CreatedAt, MarketingEmails: u.MarketingEmails, MarketingUpdatedAt: u.MarketingUpdatedAt,
 	}
 	if c, ok := consents[models.PurposeProductUpdates]; ok {

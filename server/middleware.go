@@ -39,6 +39,8 @@ type principal struct {
 	SessionID string
 	// Token is set for an access token.
 	Token *models.AccessToken
+	// SecondFactor says the session's holder gave a second factor.
+	SecondFactor bool
 }
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
@@ -230,7 +232,7 @@ func (s *Server) principalFromSession(c *gin.Context, raw string) (*principal, e
 	}
 	claims.Email, claims.Timezone, claims.ExpiresAt = u.Email, u.Timezone, expires.Unix()
 	s.setSessionCookie(c, claims)
-	return &principal{User: u, SessionID: sess.ID}, nil
+	return &principal{User: u, SessionID: sess.ID, SecondFactor: sess.SecondFactorAt != nil}, nil
 }
 
 func (s *base) setSessionCookie(c *gin.Context, claims sessionClaims) {

@@ -179,5 +179,8 @@ func (s *privacyAPI) adminOutbox(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if !seesWholeMail(currentPrincipal(c).User) {
+		msgs = redactForSupport(msgs)
+	}
 	c.JSON(http.StatusOK, gin.H{"messages": msgs})
 }

@@ -36,6 +36,9 @@ const (
 	// CodeEmailUnverified refuses what needs a proven address (publishing,
 	// connecting a channel) to an account that has not verified it.
 	CodeEmailUnverified Code = "email-unverified"
+	// CodeSecondFactorRequired asks for the second factor: at sign-in
+	// for an account that has one, and for staff routes in production.
+	CodeSecondFactorRequired Code = "second-factor-required"
 )
 
 type problemKind struct {
@@ -44,23 +47,24 @@ type problemKind struct {
 }
 
 var problems = map[Code]problemKind{
-	CodeInvalid:          {http.StatusBadRequest, "Invalid request"},
-	CodeMalformed:        {http.StatusBadRequest, "Malformed request body"},
-	CodeUnauthenticated:  {http.StatusUnauthorized, "Authentication required"},
-	CodeBadCredentials:   {http.StatusUnauthorized, "Invalid credentials"},
-	CodeReauthRequired:   {http.StatusUnauthorized, "Password confirmation required"},
-	CodeCSRF:             {http.StatusForbidden, "CSRF check failed"},
-	CodeForbidden:        {http.StatusForbidden, "Forbidden"},
-	CodeUnderAge:         {http.StatusForbidden, "Below the minimum age"},
-	CodeEmailUnverified:  {http.StatusForbidden, "Email address not verified"},
-	CodeNotFound:         {http.StatusNotFound, "Not found"},
-	CodeMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
-	CodeConflict:         {http.StatusConflict, "Conflict"},
-	CodeTooLarge:         {http.StatusRequestEntityTooLarge, "Request body too large"},
-	CodeUnsupportedType:  {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	CodeRateLimited:      {http.StatusTooManyRequests, "Too many requests"},
-	CodeUnavailable:      {http.StatusServiceUnavailable, "Service unavailable"},
-	CodeInternal:         {http.StatusInternalServerError, "Internal error"},
+	CodeInvalid:              {http.StatusBadRequest, "Invalid request"},
+	CodeMalformed:            {http.StatusBadRequest, "Malformed request body"},
+	CodeUnauthenticated:      {http.StatusUnauthorized, "Authentication required"},
+	CodeBadCredentials:       {http.StatusUnauthorized, "Invalid credentials"},
+	CodeReauthRequired:       {http.StatusUnauthorized, "Password confirmation required"},
+	CodeSecondFactorRequired: {http.StatusUnauthorized, "Second factor required"},
+	CodeCSRF:                 {http.StatusForbidden, "CSRF check failed"},
+	CodeForbidden:            {http.StatusForbidden, "Forbidden"},
+	CodeUnderAge:             {http.StatusForbidden, "Below the minimum age"},
+	CodeEmailUnverified:      {http.StatusForbidden, "Email address not verified"},
+	CodeNotFound:             {http.StatusNotFound, "Not found"},
+	CodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
+	CodeConflict:             {http.StatusConflict, "Conflict"},
+	CodeTooLarge:             {http.StatusRequestEntityTooLarge, "Request body too large"},
+	CodeUnsupportedType:      {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	CodeRateLimited:          {http.StatusTooManyRequests, "Too many requests"},
+	CodeUnavailable:          {http.StatusServiceUnavailable, "Service unavailable"},
+	CodeInternal:             {http.StatusInternalServerError, "Internal error"},
 }
 
 // problemTypeBase prefixes every problem type URI.

@@ -463,6 +463,12 @@ func TestSupportCancelsAndRetries(t *testing.T) {
 		require.Equal(t, "failed", p.Status)
 		require.Contains(t, p.FailureReason, "spam_risk_too_many_posts", "the platform's reason reaches the user")
 
+		// The failed run records the failure before it closes; a retry in
+		// between races it (see the team note), so wait for it to close.
+		require.Eventually(t, func() bool {
+			d, err := env.Temporal.DescribeWorkflowExecution(context.Background(), "post-"+p.ID, "")
+			return err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil
+		}, 30*time.Second, 50*time.Millisecond)
 		r = staff.Do(http.MethodPost, "/v1/admin/posts/"+p.ID+"/retry", nil)
 		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
 		p = waitForPost(t, c, p.ID, "published", "failed")

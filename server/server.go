@@ -181,7 +181,8 @@ func (s *Server) routes(d Deps) (*gin.Engine, error) {
 		root:   r,
 		public: v1,
 		user:   v1.Group("", s.requireUser, s.honourGPC),
-		staff:  v1.Group("/admin", s.requireUser, s.requireRole(models.RoleSupport, models.RolePrivacy, models.RoleAdmin)),
+		staff: v1.Group("/admin", s.requireUser, s.requireRole(models.RoleSupport, models.RolePrivacy, models.RoleAdmin),
+			s.requireStaffSecondFactor, s.logStaffRead),
 	}
 	for _, g := range s.groups(d) {
 		g.addRoutes(rs)

@@ -79,6 +79,7 @@ func (s *accountsAPI) createToken(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.securityEvent(c.Request.Context(), "token_created", p.User.ID, c.ClientIP(), "token "+tok.ID+", expires in "+plural(days, "day"))
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusCreated, createdToken{tokenView: toTokenView(*tok), Token: secret})
 }
@@ -102,7 +103,8 @@ func (s *accountsAPI) listTokens(c *gin.Context) {
 }
 
 func (s *accountsAPI) revokeToken(c *gin.Context) {
-	err := s.store.RevokeAccessToken(c.Request.Context(), currentPrincipal(c).User.ID, c.Param("id"), s.now())
+	p := currentPrincipal(c)
+	err := s.store.RevokeAccessToken(c.Request.Context(), p.User.ID, c.Param("id"), s.now())
 	if errors.Is(err, models.ErrNotFound) {
 		s.fail(c, errorf(CodeNotFound, "You have no access token with this ID."))
 		return
@@ -111,5 +113,6 @@ func (s *accountsAPI) revokeToken(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.securityEvent(c.Request.Context(), "token_revoked", p.User.ID, c.ClientIP(), "token "+c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
